@@ -1,0 +1,72 @@
+"""The tables the loader writes: one raw table per stream, and the `baton_meta` bookkeeping.
+
+Raw tables keep the record whole as jsonb beside a few typed key columns, so a new field in
+a vendor's API lands with no DDL. Every statement is idempotent (`if not exists`).
+"""
+
+from __future__ import annotations
+
+from psycopg import sql
+
+META_SCHEMA = "baton_meta"
+
+META_DDL = """
+create schema if not exists baton_meta;
+create table if not exists baton_meta.sync_state (
+    source      text not null,
+    stream      text not null,
+    watermark   timestamptz,
+    cursor      text,
+    updated_at  timestamptz not null default now(),
+    primary key (source, stream)
+);
+create table if not exists baton_meta.load_log (
+    load_id     text not null,
+    source      text not null,
+    stream      text not null,
+    started_at  timestamptz not null,
+    finished_at timestamptz,
+    extracted   bigint not null default 0,
+    loaded      bigint not null default 0,
+    rejected    bigint not null default 0,
+    changed     bigint not null default 0,
+    status      text not null,
+    error       text,
+    primary key (load_id, source, stream)
+);
+create table if not exists baton_meta.rejected_records (
+    load_id     text not null,
+    source      text not null,
+    stream      text not null,
+    record_id   text,
+    reason      text not null,
+    payload     text,
+    rejected_at timestamptz not null default now()
+);
+create index if not exists rejected_records_by_stream on baton_meta.rejected_records (source, stream, rejected_at);
+"""
+
+
+def raw_schema(source: str) -> str:
+    return f"raw_{source}"
+
+
+def ensure_meta(conn) -> None:
+    # Two loaders starting at once must not race on `create ... if not exists`.
+    conn.execute("select pg_advisory_xact_lock(hashtext('baton_meta ddl'))")
+    conn.execute(META_DDL)
+
+
+def ensure_raw_table(conn, source: str, stream: str) -> None:
+    conn.execute("select pg_advisory_xact_lock(hashtext('baton_meta ddl'))")
+    schema = sql.Identifier(raw_schema(source))
+    conn.execute(sql.SQL("create schema if not exists {}").format(schema))
+    conn.execute(sql.SQL("""
+        create table if not exists {}.{} (
+            id                text primary key,
+            data              jsonb not null,
+            source_updated_at timestamptz,
+            is_deleted        boolean not null default false,
+            _loaded_at        timestamptz not null,
+            _load_id          text not null
+        )""").format(schema, sql.Identifier(stream)))
