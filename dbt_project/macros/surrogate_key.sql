@@ -1,0 +1,8 @@
+{#- A stable text key: md5 over the parts, nulls as a marker so (null, 'a') != ('', 'a'). -#}
+{% macro surrogate_key(parts) -%}
+    md5(concat_ws('|'
+    {%- for part in parts -%}
+        , coalesce(cast({{ part }} as text), '_null_')
+    {%- endfor -%}
+    ))
+{%- endmacro %}

@@ -1,0 +1,14 @@
+select
+    id                                                          as email_id,
+    {{ json_epoch_or_iso(hubspot_property('hs_timestamp')) }}   as occurred_at,
+    {{ hubspot_property('hs_email_status') }}                   as status,
+    {{ hubspot_property('hs_email_direction') }}                as direction,
+    {{ hubspot_property('hs_email_subject') }}                  as title,
+    {{ clean_text(hubspot_property('hubspot_owner_id')) }}      as owner_id,
+    {{ hubspot_association_ids('contacts') }}                   as contact_ids,
+    coalesce({{ json_timestamptz("data ->> 'createdAt'") }},
+             {{ json_epoch_or_iso(hubspot_property('hs_createdate')) }}) as created_at,
+    {{ json_timestamptz("data ->> 'updatedAt'") }}              as updated_at,
+    (is_deleted or coalesce({{ json_boolean("data ->> 'archived'") }}, false)) as is_deleted,
+    _loaded_at
+from {{ raw_source('hubspot', 'email') }} as raw

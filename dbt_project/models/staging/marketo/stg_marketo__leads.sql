@@ -1,0 +1,25 @@
+select
+    id                                                          as lead_id,
+    {{ normalize_email("data ->> 'email'") }}                   as email,
+    {{ clean_text("data ->> 'firstName'") }}                    as first_name,
+    {{ clean_text("data ->> 'lastName'") }}                     as last_name,
+    {{ clean_text("data ->> 'title'") }}                        as title,
+    {{ clean_text("data ->> 'company'") }}                      as company,
+    {{ clean_text("data ->> 'industry'") }}                     as industry,
+    {{ json_integer("data ->> 'numberOfEmployees'") }}          as employee_count,
+    {{ clean_text("data ->> 'country'") }}                      as country,
+    {{ clean_text("data ->> 'leadSource'") }}                   as lead_source,
+    data ->> 'leadStatus'                                       as lead_status,
+    {{ json_integer("data ->> 'leadScore'") }}                  as lead_score,
+    {{ clean_text("data ->> 'sfdcLeadId'") }}                   as sfdc_lead_id,
+    {{ clean_text("data ->> 'sfdcContactId'") }}                as sfdc_contact_id,
+    {{ clean_text("data ->> 'sfdcAccountId'") }}                as sfdc_account_id,
+    {{ clean_text("data ->> 'originalSourceType'") }}           as original_source_type,
+    {{ clean_text("data ->> 'originalSourceInfo'") }}           as original_source_info,
+    {{ clean_text("data ->> 'acquisitionProgramId'") }}         as acquisition_program_id,
+    {{ json_timestamptz("data ->> 'createdAt'") }}              as created_at,
+    {{ json_timestamptz("data ->> 'updatedAt'") }}              as updated_at,
+    is_deleted,
+    _loaded_at
+    {{ passthrough_columns('marketo_lead_passthrough_fields') }}
+from {{ raw_source('marketo', 'lead') }} as raw
