@@ -126,12 +126,12 @@ def parse_json(conn_id: str, text: str) -> ConnectionFields:
                             port=int(port) if port not in (None, "") else None, extra=_extra(value.get("extra")))
 
 
-def get_connection(conn_id: str, env: Mapping[str, str] | None = None) -> ConnectionFields:
-    """The connection `conn_id` from `AIRFLOW_CONN_<CONN_ID>`; LookupError when it is not set."""
+def get_connection(conn_id: str, env: Mapping[str, str] | None = None) -> ConnectionFields | None:
+    """The connection `conn_id` from `AIRFLOW_CONN_<CONN_ID>`; None when it is not set."""
     env = os.environ if env is None else env
     value = env.get(f"AIRFLOW_CONN_{conn_id.upper()}")
     if not value:
-        raise LookupError(f"connection {conn_id!r} is not set (AIRFLOW_CONN_{conn_id.upper()})")
+        return None
     value = value.strip()
     if value.startswith("{"):
         return parse_json(conn_id, value)

@@ -61,7 +61,10 @@ def parse_instant(value) -> datetime:
         raise Rejected(f"unparsable timestamp: {value!r}")
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=timezone.utc)
-    return instant.astimezone(timezone.utc)
+    try:
+        return instant.astimezone(timezone.utc)
+    except OverflowError as error:
+        raise Rejected(f"unparsable timestamp: {value!r}") from error
 
 
 def _key_getter(key: str | Callable[[dict], object] | None):
@@ -220,8 +223,12 @@ class StreamLoader:
             raise Rejected(f"not representable as JSON: {error}") from error
         if b"\\u0000" in payload and _NUL_ESCAPE.search(payload):
             raise Rejected("contains a \\u0000 character, which PostgreSQL jsonb refuses")
+        try:
+            key_text = _copy_text(record_id)
+        except UnicodeEncodeError as error:
+            raise Rejected(f"id is not valid UTF-8: {error.reason}") from error
         self._seq += 1
-        line = b"%d\t%s\t%s\t%s\t%s\n" % (self._seq, _copy_text(record_id), payload.replace(b"\\", b"\\\\"),
+        line = b"%d\t%s\t%s\t%s\t%s\n" % (self._seq, key_text, payload.replace(b"\\", b"\\\\"),
                                           updated_text, b"t" if deleted else b"f")
         return line, record_id
 

@@ -52,7 +52,11 @@ def start_date() -> datetime:
 
 
 def source_connection(source: str) -> ConnectionFields:
-    return get_connection(CONNECTION_IDS[source])
+    conn_id = CONNECTION_IDS[source]
+    fields = get_connection(conn_id)
+    if fields is None:
+        raise LookupError(f"connection {conn_id!r} is not set (AIRFLOW_CONN_{conn_id.upper()})")
+    return fields
 
 
 def run_source(source: str, connection: ConnectionFields, warehouse_url: str, start: datetime | None = None,
