@@ -8,10 +8,9 @@
 -#}
 {%- set lookback_days = var('attribution_lookback_days', 365) -%}
 {%- set form_fill_touch_types = var('attribution_form_fill_touch_types', ['form_fill']) -%}
-{%- set as_of = var('as_of', none) -%}
 
 with as_of as (
-    select {% if as_of %}'{{ as_of }}'::timestamptz{% else %}current_timestamp{% endif %} as as_of_at
+    select {{ as_of() }} as as_of_at
 ),
 
 opportunities as (
@@ -26,8 +25,9 @@ opportunities as (
         as_of.as_of_at
     from {{ ref('fct_opportunities') }} as opportunities
     cross join as_of
-    -- an opportunity created after as-of does not exist yet at as-of
+    -- an opportunity created after as-of does not exist yet at as-of; a deleted one no longer does
     where opportunities.created_at <= as_of.as_of_at
+      and not coalesce(opportunities.is_deleted, false)
 ),
 
 opportunity_people as (

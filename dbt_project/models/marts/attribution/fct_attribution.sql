@@ -18,10 +18,11 @@ select
     opportunity_id::text                                               as opportunity_id,
     touchpoint_id::text                                                as touchpoint_id,
     model::text                                                        as model,
-    credit::numeric                                                    as credit,
+    -- trailing zeros trimmed so equal credits read the same (0.5, not 0.50000000000000000000)
+    trim_scale(credit)::numeric                                        as credit,
     -- an opportunity without an amount brings no pipeline (0, not unknown)
-    (credit * coalesce(amount, 0))::numeric                            as pipeline_credit,
-    (case when is_won then credit * coalesce(amount, 0) else 0 end)::numeric as revenue_credit,
+    trim_scale(credit * coalesce(amount, 0))::numeric                  as pipeline_credit,
+    trim_scale(case when is_won then credit * coalesce(amount, 0) else 0 end)::numeric as revenue_credit,
     positions::text                                                    as positions,
     touch_order::integer                                               as touch_order,
     person_id::text                                                    as person_id,

@@ -13,8 +13,8 @@ select
     model::text                                                         as model,
     count(distinct opportunity_id)::bigint                              as opportunities_touched,
     count(*)::bigint                                                    as touchpoints,
-    sum(credit)::numeric                                                as opportunities_credited,
-    sum(pipeline_credit)::numeric                                       as pipeline_credited,
-    sum(revenue_credit)::numeric                                        as revenue_credited
+    trim_scale(sum(credit))::numeric                                    as opportunities_credited,
+    trim_scale(sum(pipeline_credit))::numeric                           as pipeline_credited,
+    trim_scale(sum(revenue_credit))::numeric                            as revenue_credited
 from attribution
 group by 1, 2, 3
