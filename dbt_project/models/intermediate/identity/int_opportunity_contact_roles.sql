@@ -1,0 +1,51 @@
+-- One row per opportunity × person with a role on it (Salesforce contact roles, HubSpot deal
+-- contacts), with when the role began (the later of the opportunity's and the role's creation).
+with salesforce_roles as (
+    select
+        {{ surrogate_key(["'opportunity'", "'salesforce'", 'roles.opportunity_id']) }} as opportunity_id,
+        people.person_id,
+        'salesforce' as source_system,
+        roles.opportunity_contact_role_id as source_role_id,
+        roles.role,
+        roles.is_primary,
+        greatest(opportunities.created_at, roles.created_at) as role_created_at
+    from {{ ref('stg_salesforce__opportunity_contact_roles') }} as roles
+    join {{ ref('stg_salesforce__opportunities') }} as opportunities using (opportunity_id)
+    join {{ ref('int_people_matched_across_sources') }} as people
+      on people.record_key = {{ record_key('salesforce', 'Contact', 'roles.contact_id') }}
+    where not roles.is_deleted
+),
+
+hubspot_roles as (
+    select
+        {{ surrogate_key(["'opportunity'", "'hubspot'", 'deals.deal_id']) }},
+        people.person_id,
+        'hubspot',
+        deals.deal_id || ':' || contact.contact_id,
+        null::text,
+        contact.position = 1,
+        deals.created_at
+    from {{ ref('stg_hubspot__deals') }} as deals
+    cross join
+         lateral unnest(deals.contact_ids) with ordinality as contact(contact_id, position)
+    join {{ ref('int_people_matched_across_sources') }} as people
+      on people.record_key = {{ record_key('hubspot', 'contacts', 'contact.contact_id') }}
+),
+
+roles as (
+    select * from salesforce_roles
+    union all
+    select * from hubspot_roles
+)
+
+-- A person holding two roles on one opportunity (two contact records, one person) counts once.
+select distinct on (opportunity_id, person_id)
+    opportunity_id,
+    person_id,
+    source_system,
+    source_role_id,
+    role,
+    is_primary,
+    role_created_at
+from roles
+order by opportunity_id, person_id, role_created_at, is_primary desc, source_role_id

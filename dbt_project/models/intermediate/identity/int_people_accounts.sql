@@ -1,0 +1,51 @@
+-- One row per person with the account they belong to: the CRM's own link first (Salesforce
+-- contact account, converted lead account, Marketo's sfdcAccountId, HubSpot company), else
+-- the person's corporate email domain. A free-mail domain never gives an account.
+with records as (
+    select * from {{ ref('int_people_matched_across_sources') }}
+),
+
+account_records as (
+    select * from {{ ref('int_accounts_matched_across_sources') }}
+),
+
+crm_links as (
+    select
+        records.person_id,
+        account_records.account_id,
+        -- Salesforce contact first, then converted lead, Marketo, HubSpot; live records first.
+        row_number() over (
+            partition by records.person_id
+            order by records.is_deleted,
+                     case records.source_object when 'Contact' then 1 when 'Lead' then 2 when 'lead' then 3 else 4 end,
+                     records.updated_at desc nulls last, records.record_key
+        ) as preference
+    from records
+    join account_records
+      on (account_records.source_system = 'salesforce' and account_records.source_id = records.crm_account_id)
+      or (account_records.source_system = 'hubspot' and account_records.source_id = records.hubspot_company_id)
+),
+
+email_domains as (
+    select distinct on (records.person_id)
+        records.person_id,
+        split_part(records.email, '@', 2) as domain
+    from records
+    left join {{ ref('personal_email_domains') }} as personal on personal.domain = split_part(records.email, '@', 2)
+    where records.email like '%@%' and personal.domain is null and split_part(records.email, '@', 2) <> ''
+    order by records.person_id, records.is_deleted, records.updated_at desc nulls last, records.record_key
+),
+
+people as (
+    select distinct person_id from records
+)
+
+select
+    people.person_id,
+    coalesce(crm_links.account_id, {{ surrogate_key(["'account'", "'domain:' || email_domains.domain"]) }}) as account_id,
+    case when crm_links.account_id is not null then 'crm_link' when email_domains.domain is not null then 'email_domain' end as matched_by,
+    email_domains.domain as email_domain
+from people
+left join crm_links on crm_links.person_id = people.person_id and crm_links.preference = 1
+left join email_domains on email_domains.person_id = people.person_id
+where crm_links.account_id is not null or email_domains.domain is not null

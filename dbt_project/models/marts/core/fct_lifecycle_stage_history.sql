@@ -1,0 +1,60 @@
+-- One row per person × stage spell. Every system's signals for the person's records, in time
+-- order (ties: main-path order, then signal id); a signal repeating the stage the person is
+-- already in is the same entry seen again (e.g. Marketo's MQL and the CRM lead minutes later),
+-- so a spell starts only when the stage changes.
+with signals as (
+    select
+        people.person_id,
+        signals.stage,
+        signals.signaled_at,
+        signals.source_system,
+        signals.signal_id,
+        stages.stage_order
+    from {{ ref('int_lifecycle_stage_signals') }} as signals
+    join {{ ref('int_people_matched_across_sources') }} as people using (record_key)
+    join {{ ref('lifecycle_stages') }} as stages using (stage)
+    where signals.signaled_at <= {{ as_of() }}
+),
+
+ordered as (
+    select
+        signals.*,
+        lag(stage) over (partition by person_id order by signaled_at, stage_order, signal_id) as previous_stage,
+        row_number() over (partition by person_id order by signaled_at, stage_order, signal_id) as signal_number
+    from signals
+),
+
+numbered as (
+    select
+        ordered.*,
+        sum(case when previous_stage is distinct from stage then 1 else 0 end)
+            over (partition by person_id order by signal_number) as spell_number
+    from ordered
+),
+
+spells as (
+    select
+        person_id,
+        spell_number,
+        min(stage) as stage,
+        min(signaled_at) as entered_at,
+        (array_agg(source_system order by signal_number))[1] as source_system,
+        array_agg(distinct source_system order by source_system) as seen_in_systems,
+        count(*) as signal_count
+    from numbered
+    group by person_id, spell_number
+)
+
+select
+    {{ surrogate_key(['person_id', 'stage', 'entered_at']) }} as stage_spell_id,
+    person_id,
+    stage,
+    entered_at,
+    lead(entered_at) over (partition by person_id order by spell_number) as exited_at,
+    lead(stage) over (partition by person_id order by spell_number) as next_stage,
+    source_system,
+    array_to_string(seen_in_systems, ',') as seen_in_systems,
+    spell_number::integer as spell_number,
+    signal_count::integer as signal_count,
+    lead(entered_at) over (partition by person_id order by spell_number) is null as is_current
+from spells

@@ -1,0 +1,41 @@
+-- One row per marketing touch on a known person (CONTRACT.md §4), up to as-of. A touch names a
+-- source record (Marketo lead, Salesforce lead or contact, HubSpot contact) or only an email
+-- (HubSpot email events), which is matched to the person carrying that email; deleted touches
+-- and touches on no known person are left out.
+with touches as (
+    select * from {{ ref('int_touchpoints_unioned') }}
+    where not is_deleted and touched_at <= {{ as_of() }}
+),
+
+people_by_email as (
+    -- Matching puts every record with one email under one person, so this is one row per email.
+    select distinct on (email) email, person_id
+    from {{ ref('int_people_matched_across_sources') }}
+    where email is not null
+    order by email, is_deleted, created_at, record_key
+),
+
+resolved as (
+    select
+        touches.*,
+        coalesce(by_record.person_id, by_email.person_id) as person_id
+    from touches
+    left join {{ ref('int_people_matched_across_sources') }} as by_record on by_record.record_key = touches.record_key
+    left join people_by_email as by_email on by_email.email = touches.email
+)
+
+select
+    resolved.touchpoint_id,
+    resolved.person_id,
+    accounts.account_id,
+    resolved.touched_at,
+    resolved.touch_type,
+    resolved.channel,
+    resolved.campaign_id,
+    resolved.source_system,
+    resolved.source_object,
+    resolved.source_id,
+    resolved.touch_detail
+from resolved
+left join {{ ref('int_people_accounts') }} as accounts using (person_id)
+where resolved.person_id is not null
