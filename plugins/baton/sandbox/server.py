@@ -288,7 +288,8 @@ class SandboxServer:
     def start(self) -> "SandboxServer":
         self._httpd = _HttpServer((self._host, self._port), _Handler)
         self._httpd.sandbox = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="baton-sandbox", daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="baton-sandbox", daemon=True)
         self._thread.start()
         return self
 
