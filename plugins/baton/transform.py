@@ -10,13 +10,18 @@ compiles and builds even before a source has been loaded or when one is disabled
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
+import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from baton.paths import DBT_PROJECT_DIR, state_path
 from baton.warehouse import connect, dbt_env
+
+log = logging.getLogger("baton.transform")
 
 # The raw streams the loader writes (interfaces.md), by schema.
 RAW_STREAMS: dict[str, tuple[str, ...]] = {
@@ -112,3 +117,36 @@ def dbt(args: list[str], warehouse_url: str, vars: dict | None = None, *,
         })
     return DbtResult(success=bool(outcome.success), args=full_args, results=results,
                      exception=str(outcome.exception) if outcome.exception else None)
+
+
+class DbtBuildFailed(RuntimeError):
+    pass
+
+
+def dbt_build(warehouse_url: str, *, as_of: datetime | None = None, full_refresh: bool = False,
+              select: list[str] | None = None, schema_suffix: str | None = None,
+              target_name: str = "build") -> dict:
+    """`dbt build` (seeds, models, tests) with every "now" at `as_of`; raises when anything fails."""
+    ensure_raw_tables(warehouse_url)
+    args = ["build"]
+    if full_refresh:
+        args.append("--full-refresh")
+    if select:
+        args += ["--select", *select]
+    vars = {"as_of": _iso(as_of)} if as_of is not None else None
+    started = time.monotonic()
+    result = dbt(args, warehouse_url, vars, target_name=target_name, schema_suffix=schema_suffix)
+    seconds = round(time.monotonic() - started, 2)
+    failures = result.failures()
+    if not result.success:
+        detail = "; ".join(f"{f['name']}: {(f['message'] or '').strip()[:300]}" for f in failures[:10])
+        raise DbtBuildFailed(f"dbt build failed ({len(failures)} failures): {detail or result.exception}")
+    log.info("dbt build: %d nodes in %.1fs", len(result.results), seconds)
+    return {"nodes": len(result.results), "seconds": seconds, "as_of": vars["as_of"] if vars else None,
+            "warnings": sum(r["status"] == "warn" for r in result.results)}
+
+
+def _iso(instant: datetime) -> str:
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=timezone.utc)
+    return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
