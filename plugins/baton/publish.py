@@ -1,0 +1,204 @@
+"""Atomic publish: analysts see yesterday's marts or today's, never a half-built or failed set.
+
+Blue/green over whole schemas. dbt builds every layer it owns (staging, intermediate, marts)
+into shadow schemas (`BATON_SCHEMA_SUFFIX=_shadow`: marts_shadow, ...); the quality gate
+checks the shadow; `publish` then swaps each live schema with its shadow by renaming, all in
+one transaction, so `marts` is replaced at once and the previous generation becomes the new
+shadow (kept for `rollback` and as the next build's starting point).
+
+Why every layer and not only marts: staging models are views, and a view binds to the
+relations it reads by OID. Renaming schemas moves objects without touching their OIDs, so a
+generation stays internally consistent as long as all its schemas move together. Incremental
+models keep their state in the schema they were built in; the next build runs in the shadow,
+which then holds the generation before the live one, and catches up from its own high-water
+marks. After a failed gate the shadow holds a build nobody checked good, so `prepare_shadow`
+drops it and the next build starts clean (a full refresh).
+
+The state of each generation is written on its schemas as a comment
+(`baton:<state> build=<id> as_of=<instant>`): built → published → previous. Publishing only
+swaps a shadow in the `built` state, so a retried publish task never swaps yesterday's marts
+back in.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+log = logging.getLogger("baton.publish")
+
+SHADOW_SUFFIX = "_shadow"
+# The schemas dbt writes (dbt_project.yml: +schema per folder, seeds into staging).
+DBT_SCHEMAS = ("staging", "intermediate", "marts")
+_SWAP_SUFFIX = "__baton_swap"
+_COMMENT = re.compile(r"^baton:(?P<state>\w+) build=(?P<build>\S+) as_of=(?P<as_of>\S+)")
+
+
+class PublishRefused(RuntimeError):
+    """The shadow is not a freshly built, checked generation; nothing was swapped."""
+
+
+@dataclass(frozen=True)
+class Generation:
+    state: str  # built, published, previous
+    build_id: str
+    as_of: str
+
+
+def shadow_name(schema: str, suffix: str = SHADOW_SUFFIX) -> str:
+    return f"{schema}{suffix}"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _schema_exists(conn, name: str) -> bool:
+    return conn.execute("select exists (select 1 from pg_namespace where nspname = %s)", (name,)).fetchone()[0]
+
+
+def read_generation(conn, schema: str) -> Generation | None:
+    row = conn.execute("select obj_description(oid, 'pg_namespace') from pg_namespace where nspname = %s",
+                       (schema,)).fetchone()
+    match = _COMMENT.match(row[0] or "") if row else None
+    return Generation(match["state"], match["build"], match["as_of"]) if match else None
+
+
+def _write_generation(conn, schema: str, generation: Generation) -> None:
+    text = f"baton:{generation.state} build={generation.build_id} as_of={generation.as_of}"
+    conn.execute(f"comment on schema {_quote(schema)} is {_literal(text)}")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def prepare_shadow(warehouse_url: str, *, suffix: str = SHADOW_SUFFIX, schemas=DBT_SCHEMAS) -> dict:
+    """Before a build: keep the shadow only if it is a previously published generation.
+
+    A shadow left by a failed gate or a half-finished build is dropped, so the build that
+    follows starts from nothing (incremental models fully refreshed).
+    """
+    from baton.warehouse import connect
+
+    dropped = []
+    with connect(warehouse_url) as conn:
+        for schema in schemas:
+            shadow = shadow_name(schema, suffix)
+            if not _schema_exists(conn, shadow):
+                continue
+            generation = read_generation(conn, shadow)
+            if generation is None or generation.state != "previous":
+                conn.execute(f"drop schema {_quote(shadow)} cascade")
+                dropped.append(shadow)
+    if dropped:
+        log.warning("shadow schemas %s held an unpublished build; dropped, this build starts clean",
+                    ", ".join(dropped))
+    return {"dropped": dropped, "full_refresh": bool(dropped)}
+
+
+def mark_built(warehouse_url: str, *, as_of: datetime, build_id: str | None = None,
+               suffix: str = SHADOW_SUFFIX, schemas=DBT_SCHEMAS) -> str:
+    """After a successful build: stamp the shadow schemas as one generation ready for the gate."""
+    from baton.warehouse import connect
+
+    build_id = build_id or uuid.uuid4().hex[:12]
+    generation = Generation("built", build_id, _iso(as_of))
+    with connect(warehouse_url) as conn:
+        for schema in schemas:
+            shadow = shadow_name(schema, suffix)
+            if _schema_exists(conn, shadow):
+                _write_generation(conn, shadow, generation)
+    return build_id
+
+
+def publish(warehouse_url: str, *, suffix: str = SHADOW_SUFFIX, schemas=DBT_SCHEMAS,
+            lock_timeout: str = "60s") -> dict:
+    """Swap every live dbt schema with its shadow in one transaction; return what was published.
+
+    Raises PublishRefused when the shadow is not a built, unpublished generation (for
+    example on a retry after the swap already happened), leaving everything as it was.
+    """
+    from baton.warehouse import connect
+
+    with connect(warehouse_url) as conn:
+        # Renames wait for nobody but other DDL; a stuck DDL lock should fail the task, not hang it.
+        conn.execute(f"set local lock_timeout = {_literal(lock_timeout)}")
+        marts_shadow = shadow_name("marts", suffix)
+        generation = read_generation(conn, marts_shadow) if _schema_exists(conn, marts_shadow) else None
+        if generation is None or generation.state != "built":
+            live = read_generation(conn, "marts")
+            raise PublishRefused(
+                f"{marts_shadow} holds no freshly built generation (state: "
+                f"{generation.state if generation else 'none'}); live marts: "
+                f"{f'build {live.build_id} as of {live.as_of}' if live else 'unknown'}; nothing swapped")
+        swapped = []
+        for schema in schemas:
+            shadow = shadow_name(schema, suffix)
+            if not _schema_exists(conn, shadow):
+                continue
+            live_existed = _schema_exists(conn, schema)
+            if live_existed:
+                conn.execute(f"alter schema {_quote(schema)} rename to {_quote(schema + _SWAP_SUFFIX)}")
+            conn.execute(f"alter schema {_quote(shadow)} rename to {_quote(schema)}")
+            if live_existed:
+                conn.execute(f"alter schema {_quote(schema + _SWAP_SUFFIX)} rename to {_quote(shadow)}")
+                _copy_read_grants(conn, source_schema=shadow, target_schema=schema)
+                previous = read_generation(conn, shadow)
+                if previous is not None:
+                    _write_generation(conn, shadow, Generation("previous", previous.build_id, previous.as_of))
+            _write_generation(conn, schema, Generation("published", generation.build_id, generation.as_of))
+            swapped.append(schema)
+    log.info("published build %s (as of %s): %s", generation.build_id, generation.as_of, ", ".join(swapped))
+    return {"build_id": generation.build_id, "as_of": generation.as_of, "schemas": swapped,
+            "published_at": datetime.now(timezone.utc).isoformat()}
+
+
+def rollback(warehouse_url: str, *, suffix: str = SHADOW_SUFFIX, schemas=DBT_SCHEMAS) -> dict:
+    """Put the previous generation back (swap live and shadow again), if the shadow still holds it."""
+    from baton.warehouse import connect
+
+    with connect(warehouse_url) as conn:
+        previous = read_generation(conn, shadow_name("marts", suffix))
+        if previous is None or previous.state != "previous":
+            raise PublishRefused("the shadow holds no previous published generation to roll back to")
+        for schema in schemas:
+            shadow = shadow_name(schema, suffix)
+            if not (_schema_exists(conn, shadow) and _schema_exists(conn, schema)):
+                continue
+            current = read_generation(conn, schema)
+            conn.execute(f"alter schema {_quote(schema)} rename to {_quote(schema + _SWAP_SUFFIX)}")
+            conn.execute(f"alter schema {_quote(shadow)} rename to {_quote(schema)}")
+            conn.execute(f"alter schema {_quote(schema + _SWAP_SUFFIX)} rename to {_quote(shadow)}")
+            _copy_read_grants(conn, source_schema=shadow, target_schema=schema)
+            _write_generation(conn, schema, Generation("published", previous.build_id, previous.as_of))
+            if current is not None:
+                _write_generation(conn, shadow, Generation("previous", current.build_id, current.as_of))
+    return {"build_id": previous.build_id, "as_of": previous.as_of}
+
+
+def _copy_read_grants(conn, *, source_schema: str, target_schema: str) -> None:
+    """Analysts keep their access: USAGE on the schema and SELECT on its tables follow the swap."""
+    grantees = conn.execute("""
+        select distinct case when acl.grantee = 0 then 'public' else quote_ident(r.rolname) end
+        from pg_namespace n, aclexplode(n.nspacl) acl
+        left join pg_roles r on r.oid = acl.grantee
+        where n.nspname = %s and acl.privilege_type = 'USAGE' and acl.grantee <> n.nspowner""",
+                            (source_schema,)).fetchall()
+    for (grantee,) in grantees:
+        conn.execute(f"grant usage on schema {_quote(target_schema)} to {grantee}")
+    readers = conn.execute("""
+        select distinct case when acl.grantee = 0 then 'public' else quote_ident(r.rolname) end
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace, aclexplode(c.relacl) acl
+        left join pg_roles r on r.oid = acl.grantee
+        where n.nspname = %s and acl.privilege_type = 'SELECT' and acl.grantee <> c.relowner""",
+                           (source_schema,)).fetchall()
+    for (grantee,) in readers:
+        conn.execute(f"grant select on all tables in schema {_quote(target_schema)} to {grantee}")
+
+
+def _iso(instant: datetime) -> str:
+    return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
