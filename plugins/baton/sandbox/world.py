@@ -79,7 +79,7 @@ class WorldParams:
     duplicate_outreach_rate: float = 0.08   # contacted handoffs also touched by a second rep within a week
     sdr_prospects_customer_rate: float = 0.35  # contacts at customer accounts an SDR prospects anyway
     missing_behavioural_rate: float = 0.2   # CRM records whose behavioural summary is never filled
-    missing_firmographic_rate: float = 0.15  # per firmographic field: absent on the record
+    missing_firmographic_rate: float = 0.06  # per firmographic field (title, industry, size, country): absent
     rejection_without_reason_rate: float = 0.15  # disqualified or recycled with a blank reason
     field_blanked_rate: float = 0.03        # CRM records that later lose their title or country
     mql_rate: float = 0.4                   # marketing people who reach MQL during the world
@@ -126,20 +126,21 @@ def whole_seconds(t: datetime) -> datetime:
     return t.replace(microsecond=0)
 
 
+# World instants are whole UTC seconds; isoformat is much cheaper than strftime at a million records.
 def sf_datetime(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    return t.isoformat()[:19] + ".000+0000"
 
 
 def sf_date(t: datetime) -> str:
-    return t.strftime("%Y-%m-%d")
+    return t.isoformat()[:10]
 
 
 def mk_datetime(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return t.isoformat()[:19] + "Z"
 
 
 def hs_datetime(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return t.isoformat()[:19] + ".000Z"
 
 
 def epoch_ms(t: datetime) -> int:
@@ -327,9 +328,14 @@ class WorldBuilder:
 
     # ---- low-level writing ----------------------------------------------------------------
     def event(self, at: datetime, kind: str, **data) -> None:
-        self.store.add_event(at, kind, data)
+        self.store.add_event(whole_seconds(at), kind, data)
+
+    def add_version(self, system: str, obj: str, rid: str, at: datetime, data: dict, deleted: bool = False) -> None:
+        """Records that have no Rec (activities, submissions, email events) go through here."""
+        self.store.add_version(system, obj, rid, whole_seconds(at), data, deleted=deleted)
 
     def _version(self, rec: Rec, at: datetime, deleted: bool = False) -> datetime:
+        at = whole_seconds(at)   # vendor timestamps have whole seconds; valid_from must equal them
         if rec.last is not None and at <= rec.last:
             at = rec.last + timedelta(seconds=1)   # one record never gets two versions in one second
         rec.last = at
@@ -375,7 +381,7 @@ class WorldBuilder:
         if rec.data["createdAt"] is None:
             rec.data["createdAt"] = mk_datetime(at)
         rec.data["updatedAt"] = mk_datetime(at)
-        self.store.add_version("marketo", "lead", rec.id, at, rec.data, deleted=deleted)
+        self.add_version("marketo", "lead", rec.id, at, rec.data, deleted=deleted)
         return at
 
     def mk_activity(self, at: datetime, lead: Rec, type_id: int, *, primary_id=None, primary=None,
@@ -386,7 +392,7 @@ class WorldBuilder:
                 "activityTypeId": type_id, "campaignId": campaign_id, "primaryAttributeValueId": primary_id,
                 "primaryAttributeValue": primary,
                 "attributes": [{"name": k, "value": v} for k, v in (attributes or {}).items()]}
-        self.store.add_version("marketo", "activity", str(activity_id), at, data)
+        self.add_version("marketo", "activity", str(activity_id), at, data)
         return str(activity_id)
 
     def hs_new(self, obj: str, at: datetime, properties: dict, *, associations: dict | None = None) -> Rec:
@@ -411,7 +417,7 @@ class WorldBuilder:
         if archived:
             rec.data["archived"] = True
             rec.data["archivedAt"] = hs_datetime(at)
-        self.store.add_version("hubspot", rec.object, rec.id, at, rec.data, deleted=archived)
+        self.add_version("hubspot", rec.object, rec.id, at, rec.data, deleted=archived)
         return at
 
     def pick(self, pool: list[User], key: str) -> User:
@@ -460,7 +466,7 @@ class WorldBuilder:
         self.hs_inactive = self._hs_owner(self.inactive_user, "ae", teams["ae"], org_created)
         self.hs_inactive.active = False
         data = dict(self._hs_owner_data[self.hs_inactive.id], archived=True, updatedAt=hs_datetime(left))
-        self.store.add_version("hubspot", "owners", self.hs_inactive.id, left, data, deleted=True)
+        self.add_version("hubspot", "owners", self.hs_inactive.id, left, data, deleted=True)
         self.event(left, "user_deactivated", system="hubspot", id=self.hs_inactive.id)
 
     def _staff_names(self, rng: random.Random, count: int) -> list[tuple[str, str]]:
@@ -490,7 +496,7 @@ class WorldBuilder:
                 "archived": False, "teams": [{"id": str(team[0]), "name": team[1], "primary": True}]}
         self._hs_owner_data = getattr(self, "_hs_owner_data", {})
         self._hs_owner_data[owner_id] = data
-        self.store.add_version("hubspot", "owners", owner_id, at, data)
+        self.add_version("hubspot", "owners", owner_id, at, data)
         self.event(at, "user_created", system="hubspot", id=owner_id, name=human.name, email=human.email,
                    role_name=team[1], role=role, active=True)
         return User("hubspot", owner_id, human.name, human.email, role)
@@ -539,7 +545,7 @@ class WorldBuilder:
                               ("Newsletter Signup", "email")):
             guid = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
             self.hs_forms[name] = (guid, channel)
-            self.store.add_version("hubspot", "forms", guid, created,
+            self.add_version("hubspot", "forms", guid, created,
                                    {"id": guid, "name": name, "createdAt": hs_datetime(created),
                                     "updatedAt": hs_datetime(created)})
         self.hs_campaigns = [(t + timedelta(hours=2), 7_000_001 + n) for n, (t, _) in enumerate(self.email_sends)]
@@ -551,7 +557,7 @@ class WorldBuilder:
         data = {f: None for f in MARKETO_PROGRAM_FIELDS}
         data.update(id=program_id, name=name, type=type_, channel=channel, status="" if type_ != "Event" else "Completed",
                     createdAt=mk_datetime(created), updatedAt=mk_datetime(created))
-        self.store.add_version("marketo", "program", str(program_id), created, data)
+        self.add_version("marketo", "program", str(program_id), created, data)
         if campaign_type or type_ == "Email":
             campaign = self.sf_new("Campaign", created, {
                 "Name": name, "Type": campaign_type or "Email", "Status": "Completed" if when else "In Progress",
@@ -813,7 +819,7 @@ class WorldBuilder:
         rng = person.rng
         subscribed = rng.random() < 0.7
         for at, name in self.email_sends:
-            if at > person.created and subscribed and rng.random() < 0.55:
+            if at > person.created and subscribed and rng.random() < 0.4:
                 self.schedule(person, at + timedelta(seconds=rng.randrange(0, 900)), self.act_mk_email, name)
         span = (self.end - person.created).total_seconds()
         for _ in range(self.poisson(rng, 2.5 * intensity)):
@@ -1412,7 +1418,7 @@ class WorldBuilder:
             return
         guid, channel = self.hs_forms[form]
         conversion = str(uuid.UUID(int=person.rng.getrandbits(128), version=4))
-        self.store.add_version("hubspot", "form_submissions", conversion, at, {
+        self.add_version("hubspot", "form_submissions", conversion, at, {
             "conversionId": conversion, "submittedAt": epoch_ms(at), "formId": guid, "contactId": contact.id,
             "pageUrl": "https://www.baton-demo.com/forms/" + form.lower().replace(" ", "-"),
             "values": [{"name": "email", "value": contact.data["properties"]["email"]},
@@ -1440,6 +1446,7 @@ class WorldBuilder:
             if rng.random() < 0.3:
                 moments.append(("CLICK", opened + timedelta(seconds=rng.randrange(10, 600))))
         for kind, when in moments:
+            when = whole_seconds(when)
             if when > self.end:
                 break
             event_id = f"{self.ids.next('hs:email_event', 1):012x}"
@@ -1447,7 +1454,7 @@ class WorldBuilder:
                     "emailCampaignId": campaign}
             if kind == "CLICK":
                 data["url"] = "https://www.baton-demo.com/blog/speed-to-lead"
-            self.store.add_version("hubspot", "email_events", event_id, when, data)
+            self.add_version("hubspot", "email_events", event_id, when, data)
             if kind == "CLICK":
                 self.marketing_touch(person, when, "hubspot", "email_events", event_id, "email_click", "email", campaign)
 
@@ -1598,7 +1605,7 @@ class WorldBuilder:
         company = person.company
         close_plan = at + timedelta(days=rng.uniform(25, 110))
         deal = self.hs_new("deals", at, {
-            "dealname": f"{company.name} - New Business", "amount": str(amount), "dealstage": "appointmentscheduled",
+            "dealname": f"{company.name} - New Business", "amount": str(int(amount)), "dealstage": "appointmentscheduled",
             "pipeline": "default", "closedate": hs_datetime(close_plan), "hs_is_closed": "false",
             "hs_is_closed_won": "false", "hubspot_owner_id": ae.id},
             associations={"contacts": [person.hs_contact.id], "companies": [company.hs_company_id]})
