@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import re
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -135,14 +137,20 @@ class StreamLoader:
         self._staging = sql.Identifier(f"baton_stage_{uuid.uuid4().hex[:12]}")
         self._raw = sql.Identifier(raw_schema(source), stream)
         self._lines: list[bytes] = []
-        self._line_ids: list[str] = []
-        self._line_records: list = []
         self._chunk_bytes = 0
         self._rejects: list[tuple] = []
-        self._seq = 0
+        self._direct = False
+        self._direct_rows = 0
+        self._direct_suffix = b"\n"
         self._max_updated_at: datetime | None = None
         self._started_at = datetime.now(timezone.utc)
         self._open = False
+        # COPY runs in a writer thread so PostgreSQL parses one chunk while Python encodes the
+        # next; the queue holds at most two chunks, which bounds memory.
+        self._jobs: queue.Queue = queue.Queue(maxsize=2)
+        self._writer: threading.Thread | None = None
+        self._writer_error: BaseException | None = None
+        self._refused: list[tuple] = []
 
     # -- lifecycle ------------------------------------------------------------------------
     def __enter__(self) -> StreamLoader:
@@ -164,9 +172,16 @@ class StreamLoader:
         # The staging table lives and dies with this transaction: a killed run leaves nothing.
         conn.execute(sql.SQL("""
             create temporary table {} (
-                seq bigint not null, id text not null, data jsonb not null,
+                seq bigint generated always as identity, id text not null, data jsonb not null,
                 source_updated_at timestamptz, is_deleted boolean not null
             ) on commit drop""").format(self._staging))
+        # A first load into an empty raw table COPYs straight into it (same transaction, so still
+        # all or nothing); the first id seen twice switches the rest of the run to staging + upsert.
+        self._direct = conn.execute(sql.SQL("select not exists (select 1 from {})").format(self._raw)).fetchone()[0]
+        loaded_at = conn.execute("select now()").fetchone()[0]
+        self._direct_suffix = b"\t%s\t%s\n" % (loaded_at.isoformat().encode(), _copy_text(self.result.load_id))
+        self._writer = threading.Thread(target=self._write_loop, name=f"baton-copy-{self.stream}", daemon=True)
+        self._writer.start()
         self._open = True
 
     def close(self) -> None:
@@ -179,13 +194,11 @@ class StreamLoader:
     def write(self, record) -> None:
         self.result.extracted += 1
         try:
-            line, record_id = self._encode(record)
+            line = self._encode(record)
         except Rejected as reason:
             self._reject(record, str(reason))
             return
         self._lines.append(line)
-        self._line_ids.append(record_id)
-        self._line_records.append(record)
         self._chunk_bytes += len(line)
         if len(self._lines) >= CHUNK_RECORDS or self._chunk_bytes >= CHUNK_BYTES:
             self._flush()
@@ -194,8 +207,9 @@ class StreamLoader:
         for record in records:
             self.write(record)
 
-    def _encode(self, record) -> tuple[bytes, str]:
-        if not isinstance(record, dict):
+    def _encode(self, record) -> bytes:
+        """One record → one COPY line (without its end); raises Rejected with the reason."""
+        if record.__class__ is not dict and not isinstance(record, dict):
             raise Rejected(f"not an object: {type(record).__name__}")
         try:
             raw_id = self._id_of(record)
@@ -203,19 +217,38 @@ class StreamLoader:
             raise Rejected(f"no id: {error}") from error
         if raw_id is None or raw_id == "" or isinstance(raw_id, (dict, list, bool)):
             raise Rejected("no id")
-        record_id = str(raw_id)
-        if "\x00" in record_id:
-            raise Rejected("id contains a NUL character, which PostgreSQL text refuses")
+        record_id = raw_id if raw_id.__class__ is str else str(raw_id)
+        if record_id.isalnum():
+            key_text = record_id.encode()
+        else:
+            if "\x00" in record_id:
+                raise Rejected("id contains a NUL character, which PostgreSQL text refuses")
+            try:
+                key_text = _copy_text(record_id)
+            except UnicodeEncodeError as error:
+                raise Rejected(f"id is not valid UTF-8: {error.reason}") from error
         updated_text = b"\\N"
         if self._updated_at_of is not None:
             raw_updated = self._updated_at_of(record)
             if raw_updated is None or raw_updated == "":
                 raise Rejected("no replication timestamp")
-            updated = parse_instant(raw_updated)
+            updated = None
+            if raw_updated.__class__ is str and not raw_updated.isdigit():
+                # Fast path: an ISO-8601 text with its offset goes to PostgreSQL as the vendor wrote it.
+                try:
+                    updated = datetime.fromisoformat(raw_updated)
+                except ValueError as error:
+                    raise Rejected(f"unparsable timestamp: {raw_updated!r}") from error
+                if updated.tzinfo is None or "\\" in raw_updated or "\t" in raw_updated:
+                    updated = None
+                else:
+                    updated_text = raw_updated.encode()
+            if updated is None:
+                updated = parse_instant(raw_updated)
+                updated_text = updated.isoformat().encode()
             if self._max_updated_at is None or updated > self._max_updated_at:
                 self._max_updated_at = updated
-            updated_text = updated.isoformat().encode()
-        deleted = bool(self._deleted_of(record)) if self._deleted_of is not None else False
+        deleted = b"t" if self._deleted_of is not None and self._deleted_of(record) else b"f"
         data = self._clean(record) if self._clean is not None else record
         try:
             payload = orjson.dumps(data)
@@ -223,14 +256,8 @@ class StreamLoader:
             raise Rejected(f"not representable as JSON: {error}") from error
         if b"\\u0000" in payload and _NUL_ESCAPE.search(payload):
             raise Rejected("contains a \\u0000 character, which PostgreSQL jsonb refuses")
-        try:
-            key_text = _copy_text(record_id)
-        except UnicodeEncodeError as error:
-            raise Rejected(f"id is not valid UTF-8: {error.reason}") from error
-        self._seq += 1
-        line = b"%d\t%s\t%s\t%s\t%s\n" % (self._seq, key_text, payload.replace(b"\\", b"\\\\"),
-                                          updated_text, b"t" if deleted else b"f")
-        return line, record_id
+        # Without its line end: direct and staged COPYs append different trailing columns.
+        return b"%s\t%s\t%s\t%s" % (key_text, payload.replace(b"\\", b"\\\\"), updated_text, deleted)
 
     def _reject(self, record, reason: str, record_id: str | None = None) -> None:
         self.result.rejected += 1
@@ -250,34 +277,95 @@ class StreamLoader:
     def _flush(self) -> None:
         if not self._lines:
             return
-        conn = self._conn
-        copy_sql = sql.SQL("copy {} (seq, id, data, source_updated_at, is_deleted) from stdin").format(self._staging)
-        try:
-            with conn.transaction():  # a savepoint: a chunk the database refuses is retried row by row
-                with conn.cursor().copy(copy_sql) as copy:
-                    copy.write(b"".join(self._lines))
-        except psycopg.DataError:
-            for line, record_id, record in zip(self._lines, self._line_ids, self._line_records):
-                try:
-                    with conn.transaction():
-                        with conn.cursor().copy(copy_sql) as copy:
-                            copy.write(line)
-                except psycopg.DataError as refused:
-                    self._reject(record, f"refused by PostgreSQL: {refused.diag.message_primary or refused}",
-                                 record_id)
-        self._lines.clear()
-        self._line_ids.clear()
-        self._line_records.clear()
+        self._put(("lines", self._lines))
+        self._lines = []
         self._chunk_bytes = 0
+
+    def _put(self, job) -> None:
+        if self._writer_error is not None:
+            raise self._writer_error
+        self._jobs.put(job)
+
+    def _write_loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            if self._writer_error is not None:
+                continue  # drain without work: the main thread will raise the first error
+            kind, payload = job
+            try:
+                if kind == "lines":
+                    self._copy_chunk(payload)
+                else:
+                    self._insert_rejects(payload)
+            except BaseException as error:  # handed to the main thread at its next call
+                self._writer_error = error
+
+    def _drain(self) -> None:
+        """Wait for the writer to finish every queued chunk; raise what it hit."""
+        if self._writer is not None and self._writer.is_alive():
+            self._jobs.put(None)
+            self._writer.join()
+        self._writer = None
+        if self._refused:
+            for reject in self._refused:
+                self.result.rejected += 1
+                kind = reject[4].split(":")[0]
+                self.result.reasons[kind] = self.result.reasons.get(kind, 0) + 1
+            self._insert_rejects(self._refused)
+            self._refused = []
+        if self._writer_error is not None:
+            raise self._writer_error
+
+    def _copy_chunk(self, lines: list[bytes]) -> None:
+        try:
+            self._copy_lines(lines)
+        except psycopg.DataError:
+            # The database refused something in the chunk: find it row by row, land the rest.
+            for line in lines:
+                try:
+                    self._copy_lines([line])
+                except psycopg.DataError as refused:
+                    self._reject_line(line, f"refused by PostgreSQL: {refused.diag.message_primary or refused}")
+
+    def _reject_line(self, line: bytes, reason: str) -> None:
+        # Writer thread: counted into the result by _drain, on the main thread.
+        key, payload = line.split(b"\t", 2)[:2]
+        record = payload.replace(b"\\\\", b"\\").decode(errors="replace")
+        self._refused.append((self.result.load_id, self.source, self.stream, key.decode(errors="replace"), reason,
+                              record.replace("\x00", "")))
+
+    def _copy_lines(self, lines: list[bytes]) -> None:
+        conn = self._conn
+        if self._direct:
+            try:
+                with conn.transaction():  # a savepoint: a refused chunk is undone alone
+                    with conn.cursor() as cursor:
+                        with cursor.copy(sql.SQL(
+                                "copy {} (id, data, source_updated_at, is_deleted, _loaded_at, _load_id) from stdin"
+                        ).format(self._raw)) as copy:
+                            copy.write(self._direct_suffix.join(lines) + self._direct_suffix)
+                        self._direct_rows += cursor.rowcount
+                return
+            except psycopg.errors.UniqueViolation:
+                self._direct = False
+        with conn.transaction():
+            with conn.cursor().copy(sql.SQL("copy {} (id, data, source_updated_at, is_deleted) from stdin")
+                                    .format(self._staging)) as copy:
+                copy.write(b"\n".join(lines) + b"\n")
 
     def _flush_rejects(self) -> None:
         if not self._rejects:
             return
+        self._put(("rejects", self._rejects))
+        self._rejects = []
+
+    def _insert_rejects(self, rejects: list[tuple]) -> None:
         with self._conn.cursor() as cursor:
             cursor.executemany(
                 "insert into baton_meta.rejected_records (load_id, source, stream, record_id, reason, payload)"
-                " values (%s, %s, %s, %s, %s, %s)", self._rejects)
-        self._rejects.clear()
+                " values (%s, %s, %s, %s, %s, %s)", rejects)
 
     # -- the one transaction ---------------------------------------------------------------
     def commit(self, *, watermark: datetime | None = None, cursor: str | None = None,
@@ -291,10 +379,11 @@ class StreamLoader:
         """
         self._flush()
         self._flush_rejects()
+        self._drain()
         conn = self._conn
         result = self.result
         result.loaded = result.extracted - result.rejected
-        result.changed = self._upsert(conn)
+        result.changed = self._direct_rows + self._upsert(conn)
         if also is not None:
             also(conn, result)
         new_watermark = watermark if watermark is not None else self._max_updated_at
@@ -347,6 +436,10 @@ class StreamLoader:
     def fail(self, error: BaseException | str) -> None:
         """Roll the run back (raw tables and watermark untouched) and log it as failed."""
         self.result.status = "failed"
+        try:
+            self._drain()
+        except BaseException:  # the writer's own error: the run is failing anyway
+            pass
         conn = self._conn
         if conn is None or conn.closed:
             return

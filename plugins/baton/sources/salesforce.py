@@ -87,7 +87,9 @@ class SalesforceClient(ApiClient):
 
 
 def _without_attributes(record: dict) -> dict:
-    return {key: value for key, value in record.items() if key != "attributes"}
+    # In place: the record was parsed for this load alone, and copying it costs a tenth of the load.
+    record.pop("attributes", None)
+    return record
 
 
 @dataclass(frozen=True)
