@@ -202,3 +202,18 @@ def test_datetimes_are_formatted_as_salesforce_formats_them(tiny_server):
     row = records(tiny_server, f"SELECT CreatedDate, SystemModstamp FROM Lead WHERE Id = '{sf_id('Lead', 1)}'")[0]
     parsed = datetime.strptime(row["SystemModstamp"], "%Y-%m-%dT%H:%M:%S.%f%z")
     assert parsed == datetime(2026, 5, 1, 0, 0, tzinfo=UTC)
+
+
+def test_whole_records_served_from_storage_equal_field_by_field_projection(tiny_server):
+    fields = ", ".join(SALESFORCE_OBJECTS["Lead"])
+    bearer = token(tiny_server)["access_token"]
+    soql = f"SELECT {fields} FROM Lead WHERE SystemModstamp < 2026-05-01T00:05:00Z"
+    stored = requests.get(f"{tiny_server.url}/services/data/v60.0/query", params={"q": soql},
+                          headers={"Authorization": f"Bearer {bearer}"}).json()["records"]
+    projected = requests.get(f"{tiny_server.url}/services/data/v59.0/query", params={"q": soql},
+                             headers={"Authorization": f"Bearer {bearer}"}).json()["records"]
+    # leads 1..9 were created in the first five minutes; 5 changed later and 7 is deleted
+    assert len(stored) == len(projected) == 7
+    for whole, picked in zip(stored, projected):
+        assert picked["attributes"]["url"] == whole["attributes"]["url"].replace("v60.0", "v59.0")
+        assert {k: v for k, v in whole.items() if k != "attributes"} == {k: v for k, v in picked.items() if k != "attributes"}

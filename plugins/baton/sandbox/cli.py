@@ -3,6 +3,7 @@
     baton sandbox serve --port 8765 --people 3000 --seed 7
     baton sandbox serve --world path/to/world.sqlite --fault-rate 0.05 --faults rate_limit,slow
     baton sandbox build --people 60000 --out bench.sqlite --truth truth/
+    baton sandbox bench --people 10000           records per second served, as JSON
 
 Worlds are cached under .baton/sandbox/world-<people>-<seed>.sqlite, so a second `serve`
 starts at once. `serve` prints the line `sandbox listening on <url>` first, then the
@@ -45,6 +46,11 @@ def register(subcommands) -> None:
     build.add_argument("--truth", type=Path, help="write the planted truth as JSON lines into this folder")
     build.add_argument("--force", action="store_true", help="rebuild even if the world file exists")
     build.set_defaults(handler=_build)
+
+    bench = actions.add_parser("bench", help="measure records per second served (server in its own process)")
+    _world_options(bench)
+    bench.add_argument("--world", type=Path, help="measure over this world file instead of a cached one")
+    bench.set_defaults(handler=_bench)
 
 
 def _world_options(parser) -> None:
@@ -133,4 +139,12 @@ def _build(args) -> int:
             print(export_truth(store, args.truth))
         finally:
             store.close()
+    return 0
+
+
+def _bench(args) -> int:
+    from baton.sandbox.server_bench import run
+
+    world = args.world if args.world else ensure_world(args.people, args.seed)
+    print(json.dumps(run(world), indent=2))
     return 0

@@ -557,7 +557,7 @@ class HubSpotApi:
                 rows = store.db.execute(
                     "select seq, valid_from, data from versions where system = 'hubspot' and object = 'email_events'"
                     " and valid_from <= ? and (valid_to is null or valid_to > ?)"
-                    " and (valid_from > ? or (valid_from = ? and seq > ?)) order by valid_from, seq limit 2000",
+                    " and valid_from >= ? and (valid_from > ? or seq > ?) order by valid_from, seq limit 2000",
                     (clock, clock, position[0], position[0], position[1])).fetchall()
                 if not rows:
                     break

@@ -179,13 +179,14 @@ class MarketoApi:
         exhausted = False
         last = position
         clock = self.sandbox.clock_iso
+        chunk = batch_size + 1  # most pages fill from the first chunk; later chunks read wider
         with self.sandbox.pool.store() as store:
             while len(found) < batch_size and scanned < SCAN_LIMIT:
                 rows = store.db.execute(
                     "select seq, valid_from, data from versions where system = 'marketo' and object = 'activity'"
                     " and valid_from <= ? and (valid_to is null or valid_to > ?)"
-                    " and (valid_from > ? or (valid_from = ? and seq > ?)) order by valid_from, seq limit 1000",
-                    (clock, clock, last[0], last[0], last[1])).fetchall()
+                    " and valid_from >= ? and (valid_from > ? or seq > ?) order by valid_from, seq limit ?",
+                    (clock, clock, last[0], last[0], last[1], chunk)).fetchall()
                 if not rows:
                     exhausted = True
                     break
@@ -199,9 +200,10 @@ class MarketoApi:
                         found.append(encoded)
                         if len(found) >= batch_size:
                             break
-                if len(rows) < 1000 and len(found) < batch_size:
+                if len(rows) < chunk and len(found) < batch_size:
                     exhausted = True
                     break
+                chunk = 2000
         self.sandbox.count("records", len(found))
         self.sandbox.count("records:marketo", len(found))
         head = {"requestId": _request_id(), "success": True, "nextPageToken": encode_position(*last),
