@@ -1,0 +1,316 @@
+"""The sandbox world: deterministic, vendor-shaped, and carrying the field's failure rates."""
+
+from __future__ import annotations
+
+import collections
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from baton.sandbox.catalog import HUBSPOT_PROPERTIES, MARKETO_LEAD_FIELDS, SALESFORCE_OBJECTS
+from baton.sandbox.store import WorldStore, parse_iso
+from baton.sandbox.truth import compute_truth, export_truth
+from baton.sandbox.world import WorldParams, add_business_minutes, build_world
+
+DEMO_PEOPLE = 3000
+# Handoffs this long before the world's end have had time to play out (touches, outcomes).
+SETTLED_BEFORE = "2026-08-15"
+
+
+@pytest.fixture(scope="session")
+def demo_world(tmp_path_factory):
+    """The demo world (default size and seed), built once per session; returns its path."""
+    path = tmp_path_factory.mktemp("world") / "demo.sqlite"
+    build_world(path, people=DEMO_PEOPLE, seed=7).close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_store(demo_world):
+    return WorldStore(demo_world, readonly=True)
+
+
+@pytest.fixture(scope="session")
+def demo_truth(demo_store):
+    return compute_truth(demo_store)
+
+
+def dump(path) -> list:
+    store = WorldStore(path, readonly=True)
+    try:
+        return [store.db.execute(f"select * from {table} order by 1").fetchall()
+                for table in ("versions", "events", "meta")]
+    finally:
+        store.close()
+
+
+# -- determinism ---------------------------------------------------------------------------------
+
+def test_same_seed_builds_an_identical_world_and_identical_truth(tmp_path):
+    first = build_world(tmp_path / "a.sqlite", people=250, seed=11)
+    second = build_world(tmp_path / "b.sqlite", people=250, seed=11)
+    assert compute_truth(first) == compute_truth(second)
+    first.close()
+    second.close()
+    assert dump(tmp_path / "a.sqlite") == dump(tmp_path / "b.sqlite")
+
+
+def test_a_different_seed_builds_a_different_world(tmp_path):
+    build_world(tmp_path / "a.sqlite", people=250, seed=11).close()
+    build_world(tmp_path / "b.sqlite", people=250, seed=12).close()
+    first, second = dump(tmp_path / "a.sqlite"), dump(tmp_path / "b.sqlite")
+    assert first[0] != second[0] and first[1] != second[1]
+
+
+def test_rebuilding_over_an_existing_file_replaces_it(tmp_path):
+    build_world(tmp_path / "w.sqlite", people=120, seed=5).close()
+    build_world(tmp_path / "w.sqlite", people=120, seed=5).close()
+    build_world(tmp_path / "fresh.sqlite", people=120, seed=5).close()
+    assert dump(tmp_path / "w.sqlite") == dump(tmp_path / "fresh.sqlite")
+
+
+def test_meta_records_seed_size_span_and_rates(demo_store):
+    assert demo_store.meta("seed") == 7
+    assert demo_store.meta("people") == DEMO_PEOPLE
+    assert demo_store.meta("world_start") == "2026-05-01T00:00:00Z"
+    assert demo_store.meta("world_end") == "2026-11-01T00:00:00Z"
+    assert demo_store.meta("params")["misrouted_rate"] == WorldParams().misrouted_rate
+
+
+def test_params_change_the_world(tmp_path):
+    calm = WorldParams(misrouted_rate=0.0, never_contacted_rate=0.0)
+    store = build_world(tmp_path / "calm.sqlite", people=400, seed=7, params=calm)
+    truth = compute_truth(store)
+    assert store.meta("params")["misrouted_rate"] == 0.0
+    assert not any(row["is_misrouted"] for row in truth["handoffs"])
+
+
+# -- vendor shapes -------------------------------------------------------------------------------
+
+def versions(store, system, obj):
+    return store.db.execute("select id, valid_from, deleted, data from versions where system = ? and object = ?",
+                            (system, obj)).fetchall()
+
+
+def sf_instant(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.000+0000").replace(tzinfo=timezone.utc)
+
+
+def test_salesforce_records_carry_every_catalog_field_and_their_modstamp_is_valid_from(demo_store):
+    for obj, fields in SALESFORCE_OBJECTS.items():
+        rows = versions(demo_store, "salesforce", obj)
+        assert rows, obj
+        for rid, valid_from, deleted, data in rows[:400]:
+            record = json.loads(data)
+            assert set(record) == set(fields) | {"attributes"}, obj
+            assert record["attributes"] == {"type": obj, "url": f"/services/data/v60.0/sobjects/{obj}/{rid}"}
+            assert len(rid) == 18 and record["Id"] == rid
+            stamp = record.get("SystemModstamp") or record["CreatedDate"]
+            assert sf_instant(stamp) == parse_iso(valid_from), (obj, rid)
+            if "IsDeleted" in record:
+                assert record["IsDeleted"] == bool(deleted)
+
+
+def test_marketo_leads_carry_their_fields_and_updated_at_is_valid_from(demo_store):
+    for rid, valid_from, deleted, data in versions(demo_store, "marketo", "lead")[:2000]:
+        record = json.loads(data)
+        assert set(record) == set(MARKETO_LEAD_FIELDS)
+        assert record["updatedAt"] == parse_iso(valid_from).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_hubspot_objects_carry_their_properties_and_updated_at_is_valid_from(demo_store):
+    for obj, properties in HUBSPOT_PROPERTIES.items():
+        rows = versions(demo_store, "hubspot", obj)
+        assert rows, obj
+        for rid, valid_from, deleted, data in rows[:500]:
+            record = json.loads(data)
+            assert set(record["properties"]) == set(properties), obj
+            assert all(v is None or isinstance(v, str) for v in record["properties"].values())
+            assert record["updatedAt"] == parse_iso(valid_from).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            assert record["archived"] == bool(deleted)
+
+
+def test_one_record_never_has_two_versions_at_one_instant(demo_store):
+    clashes = demo_store.db.execute("select count(*) from (select 1 from versions group by system, object, id,"
+                                    " valid_from having count(*) > 1)").fetchone()[0]
+    assert clashes == 0
+
+
+def test_nothing_happens_after_the_world_ends(demo_store):
+    assert demo_store.db.execute("select max(valid_from) from versions").fetchone()[0] <= "2026-11-01T00:00:00"
+    assert demo_store.db.execute("select max(at) from events").fetchone()[0] <= "2026-11-01T00:00:00"
+
+
+def test_marketo_merges_and_deletes_leave_their_activities(demo_store):
+    activities = [json.loads(d) for _, _, _, d in versions(demo_store, "marketo", "activity")]
+    deleted = {rid for rid, _, gone, _ in versions(demo_store, "marketo", "lead") if gone}
+    merged_away = {a["attributes"][0]["value"] for a in activities if a["activityTypeId"] == 32}
+    deletes = {str(a["leadId"]) for a in activities if a["activityTypeId"] == 37}
+    assert merged_away and deletes
+    assert merged_away | deletes == deleted
+
+
+def test_hubspot_merges_name_the_loser_on_the_winner(demo_store):
+    contacts = {}
+    for rid, valid_from, deleted, data in versions(demo_store, "hubspot", "contacts"):
+        contacts.setdefault(rid, []).append((valid_from, deleted, json.loads(data)))
+    winners = [max(v, key=lambda x: x[0])[2] for v in contacts.values()
+               if max(v, key=lambda x: x[0])[2]["properties"]["hs_merged_object_ids"]]
+    assert winners
+    for winner in winners:
+        loser = winner["properties"]["hs_merged_object_ids"]
+        assert max(contacts[loser], key=lambda x: x[0])[1] == 1
+
+
+def test_the_org_has_every_role_a_queue_and_an_inactive_user(demo_store):
+    roles = {json.loads(d)["Name"] for _, _, _, d in versions(demo_store, "salesforce", "UserRole")}
+    assert roles == {"Sales Development Rep", "Account Executive", "Sales Manager", "Marketing"}
+    groups = [json.loads(d) for _, _, _, d in versions(demo_store, "salesforce", "Group")]
+    assert [g["Type"] for g in groups] == ["Queue"]
+    assert any(not json.loads(d)["IsActive"] for _, _, _, d in versions(demo_store, "salesforce", "User"))
+    teams = {json.loads(d)["teams"][0]["name"] for _, _, _, d in versions(demo_store, "hubspot", "owners")}
+    assert {"SDR Team", "Account Executives"} <= teams
+
+
+def test_people_in_two_systems_share_an_email_typed_differently(demo_store):
+    marketo = collections.defaultdict(set)
+    for _, _, _, data in versions(demo_store, "marketo", "lead"):
+        email = json.loads(data)["email"]
+        marketo[email.strip().lower()].add(email)
+    differing = 0
+    for _, _, _, data in versions(demo_store, "hubspot", "contacts"):
+        email = json.loads(data)["properties"]["email"]
+        if email.strip().lower() in marketo and email not in marketo[email.strip().lower()]:
+            differing += 1
+    assert differing >= 20
+
+
+def test_some_people_sign_up_with_personal_addresses(demo_truth):
+    personal = [p for p in demo_truth["people"] if p["is_personal_email"]]
+    assert len(personal) >= 50
+    assert all(p["email"].split("@")[1] in ("gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com")
+               for p in personal)
+
+
+def test_some_accounts_are_customers_before_the_world_starts(demo_truth):
+    won_before = [o for o in demo_truth["opportunities"] if o["is_won"] and o["closed_at"] < "2026-05-01"]
+    assert len(won_before) >= 20
+
+
+def test_business_minutes_in_the_generator_skip_nights_and_weekends():
+    friday = datetime(2026, 6, 5, 16, 0, tzinfo=timezone.utc)
+    assert add_business_minutes(friday, 90) == datetime(2026, 6, 8, 9, 30, tzinfo=timezone.utc)
+
+
+# -- the planted figures -------------------------------------------------------------------------
+
+def share(rows, test) -> float:
+    rows = list(rows)
+    assert rows, "no rows to measure"
+    return sum(1 for row in rows if test(row)) / len(rows)
+
+
+def settled(truth):
+    return [h for h in truth["handoffs"] if h["handed_off_at"] < SETTLED_BEFORE]
+
+
+def test_every_truth_table_has_rows_on_the_demo_world(demo_truth):
+    for table, rows in demo_truth.items():
+        assert rows, table
+
+
+def test_every_leak_type_is_planted_several_times(demo_truth):
+    counts = collections.Counter(row["leak_type"] for row in demo_truth["leaks"])
+    for kind in ("black_hole", "slow_response", "misrouted", "premature_give_up", "rejected_without_reason",
+                 "context_stripped", "duplicate_outreach", "existing_customer_prospected", "stalled"):
+        assert counts[kind] >= 5, (kind, counts)
+
+
+def test_about_a_quarter_of_handoffs_are_misrouted(demo_truth):
+    # tolerance: +-0.05 around 0.25 (about four standard errors at ~1,100 handoffs)
+    assert share(demo_truth["handoffs"], lambda h: h["is_misrouted"]) == pytest.approx(0.25, abs=0.05)
+
+
+def test_about_a_quarter_of_settled_handoffs_are_never_contacted(demo_truth):
+    # tolerance: +-0.07 (settled handoffs only: later ones may not have been touched yet)
+    assert share(settled(demo_truth), lambda h: h["first_sales_touch_at"] is None) == pytest.approx(0.25, abs=0.07)
+
+
+def test_more_than_half_of_first_responses_take_over_five_business_days(demo_truth):
+    contacted = [h for h in settled(demo_truth) if h["first_sales_touch_at"]]
+    late = share(contacted, lambda h: h["response_business_minutes"] > 5 * 480)
+    assert 0.5 < late < 0.65
+
+
+def test_many_reps_stop_after_one_follow_up(demo_truth):
+    # ~44% of not-sales-ready worked handoffs get at most two touches; tolerance +-0.08
+    worked = [h for h in settled(demo_truth) if h["first_sales_touch_at"] and h["outcome"] != "converted"]
+    assert share(worked, lambda h: h["sales_touch_attempts"] <= 2) == pytest.approx(0.44, abs=0.08)
+
+
+def test_most_converted_handoffs_took_five_or_more_touches(demo_truth):
+    converted = [h for h in demo_truth["handoffs"] if h["outcome"] == "converted"]
+    assert share(converted, lambda h: h["sales_touch_attempts"] >= 5) > 0.6
+
+
+def test_about_three_quarters_of_worked_mqls_are_not_sales_ready(demo_truth):
+    worked = [h for h in settled(demo_truth) if h["first_sales_touch_at"]]
+    assert share(worked, lambda h: h["outcome"] != "converted") == pytest.approx(0.75, abs=0.08)
+
+
+def test_some_crm_records_miss_behavioural_or_firmographic_context(demo_truth):
+    handoffs = demo_truth["handoffs"]
+    assert 0.1 < share(handoffs, lambda h: not h["has_behavioural_context"]) < 0.35
+    assert 0.1 < share(handoffs, lambda h: not h["has_firmographic_context"]) < 0.45
+
+
+def test_some_rejections_carry_no_reason(demo_truth):
+    closed = [h for h in demo_truth["handoffs"] if h["outcome"] in ("disqualified", "recycled", "no_response")]
+    assert 0.05 < share(closed, lambda h: not h["outcome_reason"]) < 0.3
+
+
+def test_recycled_people_qualify_again(demo_truth):
+    assert any(h["handoff_number"] == 2 for h in demo_truth["handoffs"])
+
+
+def test_handoffs_happen_in_both_crms(demo_truth):
+    systems = collections.Counter(h["crm_system"] for h in demo_truth["handoffs"])
+    assert systems["salesforce"] > systems["hubspot"] > 50
+
+
+def test_some_handoffs_show_first_in_hubspot_before_marketo(demo_truth):
+    first_signs = collections.Counter(s["source_system"] for s in demo_truth["stage_transitions"]
+                                      if s["stage"] == "mql")
+    assert first_signs["hubspot"] > 50 and first_signs["marketo"] > 300
+
+
+def test_every_handoff_reaches_a_crm_with_its_record(demo_truth):
+    missing = [h for h in demo_truth["handoffs"] if h["crm_record_id"] is None]
+    # only handoffs in the world's last minutes may still be on their way to the CRM
+    assert all(h["handed_off_at"] > "2026-10-31T23:00:00Z" for h in missing)
+
+
+def test_truth_can_be_read_as_of_an_earlier_instant(demo_store, demo_truth):
+    earlier = compute_truth(demo_store, "2026-08-01T00:00:00Z")
+    assert 0 < len(earlier["handoffs"]) < len(demo_truth["handoffs"])
+    assert all(h["handed_off_at"] <= "2026-08-01T00:00:00Z" for h in earlier["handoffs"])
+
+
+def test_export_writes_one_json_lines_file_per_table(demo_store, demo_truth, tmp_path):
+    out = export_truth(demo_store, tmp_path / "truth")
+    for table, rows in demo_truth.items():
+        lines = (out / f"{table}.jsonl").read_text().splitlines()
+        assert len(lines) == len(rows)
+    assert json.loads((out / "as_of.json").read_text())["as_of"] == "2026-11-01T00:00:00Z"
+
+
+def test_the_history_moves_day_by_day(demo_store):
+    """An incremental extractor sees new, changed and deleted records on most days."""
+    start = datetime(2026, 5, 1, tzinfo=timezone.utc)
+    busy_days = 0
+    for day in range(0, 180, 10):
+        lo, hi = start + timedelta(days=day), start + timedelta(days=day + 1)
+        changed = list(demo_store.current("salesforce", "Lead", hi, changed_after=lo))
+        busy_days += bool(changed)
+    assert busy_days >= 15
