@@ -200,6 +200,7 @@ class Query:
     changed_after: datetime | None = None
     changed_until: datetime | None = None
     text: str = field(default="", repr=False)
+    where_fields: set[str] = field(default_factory=set)   # the fields the WHERE clause reads
 
     def sort(self, records: list[dict]) -> list[dict]:
         for key in reversed(self.order_by):
@@ -225,6 +226,7 @@ class _Parser:
         self.object = ""
         self.fields_by_lower: dict[str, str] = {}
         self.bounds: list[tuple[str, datetime]] = []
+        self.where_fields: set[str] = set()
 
     # token helpers
     def peek(self, offset: int = 0) -> Token | None:
@@ -338,7 +340,8 @@ class _Parser:
             offset = int(self.expect("number").text)
         if self.peek() is not None:
             self.unexpected()
-        query = Query(self.object, fields, count_only, where, order_by, limit, offset, text=self.text)
+        query = Query(self.object, fields, count_only, where, order_by, limit, offset, text=self.text,
+                      where_fields=self.where_fields)
         margin = timedelta(seconds=1)
         for op, instant in self.bounds:
             if op in (">", ">="):
@@ -381,6 +384,7 @@ class _Parser:
             self.expect("punct", ")")
             return inner
         name = self.field_name(self.expect("ident"))
+        self.where_fields.add(name)
         ftype = field_type(name)
         convert = _record_value(ftype)
         negate = self.take_keyword("NOT", "IN")
@@ -448,3 +452,26 @@ def parse(text: str) -> Query:
     if not text or not text.strip():
         raise SoqlError("MALFORMED_QUERY", "unexpected token: <EOF>")
     return _Parser(text.strip()).parse()
+
+
+_JSON_SCALAR = r'("(?:[^"\\]|\\.)*"|[^,}\]]*)'
+
+
+def field_reader(names: set[str] | list[str]) -> Callable[[str], dict]:
+    """Read a few top-level fields of a flat JSON record without parsing all of it.
+
+    A key can only appear as `"Name":` where it is a key (a quote inside a string value is
+    escaped), so the match is exact for the flat records Salesforce returns.
+    """
+    import orjson
+
+    patterns = [(name, re.compile('"' + re.escape(name) + r'":\s*' + _JSON_SCALAR)) for name in names]
+
+    def read(text: str) -> dict:
+        values = {}
+        for name, pattern in patterns:
+            match = pattern.search(text)
+            values[name] = orjson.loads(match.group(1)) if match else None
+        return values
+
+    return read
