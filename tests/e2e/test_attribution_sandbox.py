@@ -1,0 +1,170 @@
+"""End to end: a sandbox world → vendor APIs → raw → dbt → fct_attribution, against the planted truth.
+
+The expected credits come from the world's planted truth (baton.sandbox.truth: its touchpoints
+and opportunities, computed from the generator's event log) through the independent Python
+computation in attribution_expected.py; the warehouse's ids are used only to name the rows
+(and, as the contract orders same-instant touches by touchpoint id, to break those ties).
+
+The suite runs it on the session's small sandbox world. `BATON_E2E_PEOPLE=3000` runs it on
+the default demo world (people=3000, seed=7) instead:
+
+    BATON_E2E_PEOPLE=3000 WAREHOUSE_URL=postgresql://postgres@127.0.0.1:5432/postgres \
+        .venv/bin/pytest tests/e2e/test_attribution_sandbox.py -s
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from datetime import datetime, timezone
+
+import psycopg
+import pytest
+
+from tests.e2e.attribution_expected import MODELS, Opportunity, Touch, expected_credits, expected_money
+
+TOLERANCE = 1e-9
+SOURCES = ("salesforce", "marketo", "hubspot")
+BACKFILL_FROM = datetime(2020, 1, 1, tzinfo=timezone.utc)
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+
+
+def _world_path(request, tmp_path_factory):
+    people = int(os.environ.get("BATON_E2E_PEOPLE", "0"))
+    if not people:
+        return request.getfixturevalue("sandbox_world")
+    from baton.sandbox.world import build_world
+
+    path = tmp_path_factory.mktemp("attribution_world") / f"world-{people}-7.sqlite"
+    build_world(path, people=people, seed=7)
+    return path
+
+
+def run_pipeline(world_path, warehouse_url: str, as_of: datetime, timings: dict) -> None:
+    """Extract every source from a sandbox server over the world, load it, build the marts."""
+    from baton.connections import ConnectionFields
+    from baton.sandbox.server import SandboxServer
+    from baton.sources.runner import run_source
+    from baton.transform import dbt, ensure_raw_tables
+
+    ensure_raw_tables(warehouse_url)
+    started = time.monotonic()
+    with SandboxServer(world_path) as server:
+        for source in SOURCES:
+            connection = ConnectionFields(conn_id=f"{source}_default", host=server.url, login="baton-e2e-client",
+                                          password="baton-e2e-secret")
+            run_source(source, connection, warehouse_url, start=BACKFILL_FROM, end=as_of)
+    timings["extract_load_s"] = time.monotonic() - started
+    vars = {"as_of": as_of.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    started = time.monotonic()
+    # Seeds and models first, then the attribution tests: an unrelated upstream test must not hide attribution.
+    seeded = dbt(["seed"], warehouse_url, vars=vars, target_name="attribution_e2e")
+    assert seeded.success, (seeded.exception, seeded.failures()[:5])
+    built = dbt(["run", "--select", "+rpt_attribution_by_channel"], warehouse_url, vars=vars,
+                target_name="attribution_e2e")
+    assert built.success, (built.exception, built.failures()[:5])
+    timings["dbt_run_to_attribution_s"] = time.monotonic() - started
+    started = time.monotonic()
+    attribution_only = dbt(["run", "--select", "int_attribution_touchpoints_in_window+"], warehouse_url, vars=vars,
+                           target_name="attribution_e2e")
+    assert attribution_only.success, attribution_only.failures()[:5]
+    timings["dbt_run_attribution_only_s"] = time.monotonic() - started
+    tested = dbt(["test", "--select", "int_attribution_touchpoints_in_window+"], warehouse_url, vars=vars,
+                 target_name="attribution_e2e")
+    assert tested.success, tested.failures()[:5]
+
+
+@pytest.fixture(scope="module")
+def pipeline(request, tmp_path_factory, server_url):
+    from baton.sandbox.store import WorldStore
+    from baton.sandbox.truth import compute_truth
+    from tests.fixtures.warehouse import _create_database, _drop_database
+
+    world_path = _world_path(request, tmp_path_factory)
+    store = WorldStore(world_path, readonly=True)
+    as_of = _instant(store.meta("world_end"))
+    name, url = _create_database(server_url, "baton_attr_e2e")
+    timings: dict = {}
+    try:
+        run_pipeline(world_path, url, as_of, timings)
+        truth = compute_truth(store, as_of)
+        print("attribution e2e timings:", {key: round(value, 1) for key, value in timings.items()})
+        yield url, truth, as_of
+    finally:
+        _drop_database(server_url, name)
+
+
+def _warehouse_ids(url: str):
+    with psycopg.connect(url) as conn:
+        touches = {(system, source_id): touchpoint_id for touchpoint_id, system, source_id in conn.execute(
+            "select touchpoint_id, source_system, source_id from marts.fct_touchpoints")}
+        # Marketo activities have two ids: the truth names the numeric `id`, the warehouse may key
+        # on `marketoGUID`; the raw record says which is which.
+        for numeric_id, guid in conn.execute(
+                "select data ->> 'id', data ->> 'marketoGUID' from raw_marketo.activity"):
+            if ("marketo", guid) in touches:
+                touches.setdefault(("marketo", numeric_id), touches[("marketo", guid)])
+        opportunities = {(system, source_id): opportunity_id for opportunity_id, system, source_id in conn.execute(
+            "select opportunity_id, source_system, source_id from marts.fct_opportunities")}
+        credits = {(o, t, m): (float(c), float(p), float(r)) for o, t, m, c, p, r in conn.execute(
+            "select opportunity_id, touchpoint_id, model, credit, pipeline_credit, revenue_credit"
+            " from marts.fct_attribution")}
+    return touches, opportunities, credits
+
+
+def planted(truth: dict, touch_ids: dict, opportunity_ids: dict):
+    """The truth's opportunities and touchpoints, named by the warehouse's ids."""
+    touches, unnamed = [], []
+    for row in truth["touchpoints"]:
+        key = (row["source_system"], str(row["source_id"]))
+        if key not in touch_ids:
+            unnamed.append(key)
+        # A planted touch the warehouse lost keeps a placeholder id, so an opportunity whose path
+        # needs it shows up as credited differently rather than silently shorter.
+        touches.append(Touch(touch_ids.get(key, f"missing:{key[0]}:{key[1]}"), row["person_id"],
+                             _instant(row["touched_at"]), row["touch_type"] == "form_fill"))
+    opportunities = []
+    for row in truth["opportunities"]:
+        key = (row["source_system"], str(row["source_id"]))
+        opportunities.append(Opportunity(
+            opportunity_ids.get(key, f"missing:{key}"), _instant(row["created_at"]),
+            _instant(row["closed_at"]) if row["closed_at"] else None, bool(row["is_closed"]), bool(row["is_won"]),
+            float(row["amount"]) if row["amount"] is not None else None, frozenset(row["person_ids"])))
+    return opportunities, touches, unnamed
+
+
+def test_every_planted_opportunity_reaches_the_warehouse(pipeline):
+    url, truth, _ = pipeline
+    _, opportunity_ids, _ = _warehouse_ids(url)
+    missing = [row["source_id"] for row in truth["opportunities"]
+               if (row["source_system"], str(row["source_id"])) not in opportunity_ids]
+    assert not missing, f"{len(missing)} planted opportunities missing from fct_opportunities"
+
+
+def test_every_opportunity_credit_equals_the_independent_computation_from_planted_truth(pipeline):
+    url, truth, as_of = pipeline
+    touch_ids, opportunity_ids, actual = _warehouse_ids(url)
+    opportunities, touches, _ = planted(truth, touch_ids, opportunity_ids)
+    expected = expected_credits(opportunities, touches, as_of=as_of)
+    assert expected, "the world planted no attributable opportunity"
+    assert {model for _, _, model in expected} == set(MODELS)
+    by_opportunity = Counter(key[0] for key in set(expected) ^ set(actual))
+    assert not by_opportunity, (f"{len(by_opportunity)} opportunities with touchpoints credited differently, e.g.",
+                                sorted(set(expected) ^ set(actual))[:5])
+    wrong = [(key, actual[key][0], credit) for key, credit in expected.items()
+             if abs(actual[key][0] - credit) > TOLERANCE]
+    assert not wrong, (f"{len(wrong)} credits off by more than {TOLERANCE}", wrong[:5])
+
+
+def test_pipeline_and_revenue_credit_match_the_planted_amounts(pipeline):
+    url, truth, as_of = pipeline
+    touch_ids, opportunity_ids, actual = _warehouse_ids(url)
+    opportunities, touches, _ = planted(truth, touch_ids, opportunity_ids)
+    expected = expected_money(expected_credits(opportunities, touches, as_of=as_of), opportunities)
+    wrong = [(key, actual.get(key), money) for key, money in expected.items()
+             if key not in actual or abs(actual[key][1] - money[0]) > 1e-6 or abs(actual[key][2] - money[1]) > 1e-6]
+    assert not wrong, (f"{len(wrong)} pipeline/revenue credits differ", wrong[:5])
