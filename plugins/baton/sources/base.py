@@ -32,6 +32,9 @@ class Stream:
     name: str
     primary_key: str
     replication_key: str | None
+    # Entities (leads, accounts, users...) land whole on a first run, whatever the start date:
+    # the start date bounds only event streams (activities, tasks, history).
+    full_backfill: bool = False
 
     @property
     def shape(self) -> RecordShape:

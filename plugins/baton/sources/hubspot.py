@@ -275,15 +275,15 @@ class EmailEventStream(Stream):
 
 
 STREAMS: tuple[Stream, ...] = (
-    CrmStream("contact", "id", "updatedAt", object_type="contacts"),
-    CrmStream("company", "id", "updatedAt", object_type="companies"),
-    CrmStream("deal", "id", "updatedAt", object_type="deals"),
+    CrmStream("contact", "id", "updatedAt", full_backfill=True, object_type="contacts"),
+    CrmStream("company", "id", "updatedAt", full_backfill=True, object_type="companies"),
+    CrmStream("deal", "id", "updatedAt", full_backfill=True, object_type="deals"),
     CrmStream("call", "id", "updatedAt", object_type="calls"),
     CrmStream("email", "id", "updatedAt", object_type="emails"),
     CrmStream("meeting", "id", "updatedAt", object_type="meetings"),
     CrmStream("task", "id", "updatedAt", object_type="tasks"),
-    OwnerStream("owner", "id", "updatedAt"),
-    FormStream("form", "id", None),
+    OwnerStream("owner", "id", "updatedAt", full_backfill=True),
+    FormStream("form", "id", None, full_backfill=True),
     FormSubmissionStream("form_submission", "conversionId", "submittedAt"),
     EmailEventStream("email_event", "id", "created"),
 )

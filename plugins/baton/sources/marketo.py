@@ -234,10 +234,11 @@ class LeadStream(Stream):
                 batch = []
         if batch:
             yield from client.leads_by_id(batch, fields)
-        # Leads above the highest id seen: probe id ranges until one comes back empty
-        # past every id the activities named.
+        # Leads no activity named (a new lead with no activity yet): probe id ranges, Marketo ids
+        # being sequential, from the lowest named id on a first run (else above the highest id
+        # landed) until a range comes back empty past every named id.
         ceiling = max(named, default=0)
-        next_id = highest_known + 1
+        next_id = (min(named, default=1) if window.first_run else highest_known + 1)
         while True:
             ids = [i for i in range(next_id, next_id + LEADS_PER_CALL) if i not in named]
             found = client.leads_by_id(ids, fields) if ids else []
@@ -287,10 +288,10 @@ class ProgramStream(Stream):
 
 
 STREAMS: tuple[Stream, ...] = (
-    ActivityTypeStream("activity_type", "id", None),
-    ProgramStream("program", "id", "updatedAt"),
+    ActivityTypeStream("activity_type", "id", None, full_backfill=True),
+    ProgramStream("program", "id", "updatedAt", full_backfill=True),
     ActivityStream("activity", "marketoGUID", "activityDate"),
-    LeadStream("lead", "id", "updatedAt"),
+    LeadStream("lead", "id", "updatedAt", full_backfill=True),
     DeletedLeadStream("deleted_lead", "marketoGUID", "activityDate"),
 )
 

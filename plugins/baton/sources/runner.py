@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 SOURCES = ("salesforce", "marketo", "hubspot")
 CONNECTION_IDS = {"salesforce": "salesforce_default", "marketo": "marketo_default", "hubspot": "hubspot_default"}
 DEFAULT_START = "2026-01-01T00:00:00+00:00"
+FULL_HISTORY = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
 
 class SourceRunError(RuntimeError):
@@ -94,7 +95,8 @@ def run_source(source: str, connection: ConnectionFields, warehouse_url: str, st
 def run_stream(source: str, stream: Stream, client, warehouse_url: str, backfill_from: datetime, end: datetime,
                *, progress: bool = False, load_id: str | None = None) -> LoadResult:
     watermark, _cursor = read_sync_state(warehouse_url, source, stream.name)
-    window = Window(since=watermark or backfill_from, end=end, first_run=watermark is None,
+    first_since = FULL_HISTORY if stream.full_backfill else backfill_from
+    window = Window(since=watermark or first_since, end=end, first_run=watermark is None,
                     warehouse_url=warehouse_url)
     bar = _progress_bar(f"{source}.{stream.name}", progress)
     unreported = 0

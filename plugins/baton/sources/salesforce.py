@@ -113,8 +113,9 @@ class SoqlStream(Stream):
         yield from client.query_all(self.soql(client.fields(self.sobject), window))
 
 
-def _soql(name: str, sobject: str, *, cursor: str = "SystemModstamp", has_is_deleted: bool = True) -> SoqlStream:
-    return SoqlStream(name, "Id", cursor, sobject=sobject, has_is_deleted=has_is_deleted)
+def _soql(name: str, sobject: str, *, cursor: str = "SystemModstamp", has_is_deleted: bool = True,
+          events: bool = False) -> SoqlStream:
+    return SoqlStream(name, "Id", cursor, full_backfill=not events, sobject=sobject, has_is_deleted=has_is_deleted)
 
 
 STREAMS: tuple[SoqlStream, ...] = (
@@ -123,15 +124,15 @@ STREAMS: tuple[SoqlStream, ...] = (
     _soql("account", "Account"),
     _soql("opportunity", "Opportunity"),
     _soql("opportunity_contact_role", "OpportunityContactRole"),
-    _soql("task", "Task"),
-    _soql("event", "Event"),
+    _soql("task", "Task", events=True),
+    _soql("event", "Event", events=True),
     _soql("user", "User", has_is_deleted=False),
     _soql("user_role", "UserRole", has_is_deleted=False),
     _soql("group", "Group", has_is_deleted=False),
     _soql("campaign", "Campaign"),
     _soql("campaign_member", "CampaignMember"),
-    _soql("lead_history", "LeadHistory", cursor="CreatedDate"),
-    _soql("opportunity_field_history", "OpportunityFieldHistory", cursor="CreatedDate"),
+    _soql("lead_history", "LeadHistory", cursor="CreatedDate", events=True),
+    _soql("opportunity_field_history", "OpportunityFieldHistory", cursor="CreatedDate", events=True),
 )
 
 
