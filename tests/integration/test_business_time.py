@@ -1,7 +1,7 @@
 """Business time (dbt_project/macros/business_time.sql) on a real PostgreSQL.
 
-The macros are compiled by dbt once per calendar (dbt vars) and then run on hand-made
-instants: weekends, holidays, instants outside working hours, rounding down, and the
+Each calendar (dbt vars, holiday rows) gets a database of its own where dbt builds
+int_business_calendar and compiles the macros once; they then run on hand-made instants: weekends, holidays, instants outside working hours, rounding down, and the
 daylight-saving changes of America/New_York.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import timezone
 
 import psycopg
 import pytest
@@ -22,14 +23,14 @@ BETWEEN = "select {{ business_minutes_between(\"%(start)s::timestamptz\", \"%(en
 ADD = "select {{ business_minutes_add(\"%(start)s::timestamptz\", \"%(minutes)s::integer\") }}"
 
 
-def compile_inline(warehouse_url: str, sql: str, vars: dict | None = None) -> str:
-    """The SQL dbt compiles `sql` (Jinja using the project's macros) to, for this warehouse."""
+def run_dbt(warehouse_url: str, args: list[str], vars: dict | None = None):
+    """Run one dbt command in-process on this warehouse; returns dbt's result."""
     import json
 
     from dbt.cli.main import dbtRunner
 
-    args = ["compile", "--inline", sql, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-            str(DBT_PROJECT_DIR), "--target-path", str(state_path("dbt", "test_business_time", "target", ".k").parent),
+    args = [*args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+            "--target-path", str(state_path("dbt", "test_business_time", "target", ".k").parent),
             "--log-path", str(state_path("dbt", "test_business_time", "logs", ".k").parent), "--quiet"]
     if vars:
         args += ["--vars", json.dumps(vars)]
@@ -40,23 +41,23 @@ def compile_inline(warehouse_url: str, sql: str, vars: dict | None = None) -> st
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    assert outcome.success, outcome.exception
-    return outcome.result.results[0].node.compiled_code
+    assert outcome.success, outcome.exception or [str(r.message) for r in outcome.result.results]
+    return outcome.result
 
 
 class Calendar:
-    """One compiled calendar: business_minutes(start, end) and add(start, minutes) on the warehouse."""
+    """One calendar built on its own warehouse: business minutes(start, end) and add(start, minutes)."""
 
     def __init__(self, warehouse_url: str, vars: dict | None = None, holidays: tuple[str, ...] = ()):
         self.url = warehouse_url
         with psycopg.connect(warehouse_url, autocommit=True) as conn:
             conn.execute("create schema if not exists staging")
-            conn.execute("create table if not exists staging.business_holidays (holiday_date date, name text)")
-            conn.execute("truncate staging.business_holidays")
+            conn.execute("create table staging.business_holidays (holiday_date date, name text)")
             for day in holidays:
                 conn.execute("insert into staging.business_holidays values (%s, 'test holiday')", (day,))
-        self.between_sql = compile_inline(warehouse_url, BETWEEN, vars)
-        self.add_sql = compile_inline(warehouse_url, ADD, vars)
+        run_dbt(warehouse_url, ["run", "--select", "int_business_calendar"], vars)
+        compiled = run_dbt(warehouse_url, ["compile", "--inline", BETWEEN + "\n-- split --\n" + ADD], vars)
+        self.between_sql, self.add_sql = compiled.results[0].node.compiled_code.split("-- split --")
 
     def minutes(self, start: str | None, end: str | None) -> int | None:
         with psycopg.connect(self.url) as conn:
@@ -64,9 +65,8 @@ class Calendar:
 
     def add(self, start: str, minutes: int) -> str:
         with psycopg.connect(self.url) as conn:
-            conn.execute("set time zone 'UTC'")
             value = conn.execute(self.add_sql, {"start": start, "minutes": minutes}).fetchone()[0]
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def own_database(server_url: str):
