@@ -31,11 +31,19 @@ def _start_server(world: Path) -> tuple[subprocess.Popen, str]:
     return process, line.rsplit(" ", 1)[1]
 
 
-def _timed(read) -> dict:
+def _timed(read, server_pid: int) -> dict:
+    import psutil
+
+    server = psutil.Process(server_pid)
+    cpu_before = sum(server.cpu_times()[:2])
     started = time.perf_counter()
     records, size = read()
     seconds = time.perf_counter() - started
+    cpu = sum(server.cpu_times()[:2]) - cpu_before
+    # wall-clock pace depends on what else the machine runs; the server's CPU per record does not
     return {"records": records, "seconds": round(seconds, 2), "records_per_second": round(records / seconds),
+            "server_cpu_seconds": round(cpu, 2),
+            "records_per_server_cpu_second": round(records / cpu) if cpu > 0 else None,
             "megabytes": round(size / 1e6, 1)}
 
 
@@ -96,14 +104,18 @@ def hubspot_contacts(session: requests.Session, url: str) -> tuple[int, int]:
 
 
 def run(world: Path) -> dict:
+    import os
+
     process, url = _start_server(world)
     try:
         with requests.Session() as session:
             return {
                 "world": str(world),
-                "salesforce_lead_query_all": _timed(lambda: salesforce_lead_query_all(session, url)),
-                "marketo_activities": _timed(lambda: marketo_activities(session, url)),
-                "hubspot_contacts_list": _timed(lambda: hubspot_contacts(session, url)),
+                "load_average": os.getloadavg()[0],
+                "cpus": os.cpu_count(),
+                "salesforce_lead_query_all": _timed(lambda: salesforce_lead_query_all(session, url), process.pid),
+                "marketo_activities": _timed(lambda: marketo_activities(session, url), process.pid),
+                "hubspot_contacts_list": _timed(lambda: hubspot_contacts(session, url), process.pid),
             }
     finally:
         process.terminate()
