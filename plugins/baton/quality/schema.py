@@ -22,6 +22,7 @@ create table if not exists quality.gate_runs (
     reason          text,
     data_docs       text
 );
+alter table quality.gate_runs add column if not exists published_at timestamptz;
 
 create table if not exists quality.validation_runs (
     run_id      text not null,

@@ -1,0 +1,201 @@
+"""The nightly leak digest: new leaks since the last digest, posted to a Slack incoming webhook.
+
+What is new: leaks in marts.fct_funnel_leaks not named by an earlier digest, detected in the
+`lookback_days` before as-of (so the first digest, or one after a long pause, is news and not
+the whole history). Black holes and SLA breaches come first; each line names the person, the
+owner and what is overdue. A leak counts as sent only once the webhook accepted the digest, so
+a failed post is retried by the next run, never lost and never sent twice.
+
+Where it goes: `BATON_DIGEST_WEBHOOK_URL`, else the Airflow connection `baton_digest_webhook`
+(its host is the full webhook URL, or `extra: {"webhook_url": ...}`). The URL is a secret: it
+is never logged, only its host.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlparse
+
+log = logging.getLogger("baton.notify")
+
+WEBHOOK_ENV = "BATON_DIGEST_WEBHOOK_URL"
+WEBHOOK_CONN_ID = "baton_digest_webhook"
+
+# Black holes and SLA breaches first (CONTRACT.md §5 leak types); then by how much they cost.
+LEAK_ORDER = ("black_hole", "slow_response", "misrouted", "premature_give_up", "existing_customer_prospected",
+              "duplicate_outreach", "rejected_without_reason", "context_stripped", "stalled")
+LEAK_LABEL = {
+    "black_hole": "Black hole", "slow_response": "SLA breach", "misrouted": "Misrouted",
+    "premature_give_up": "Gave up early", "existing_customer_prospected": "Customer prospected",
+    "duplicate_outreach": "Duplicate outreach", "rejected_without_reason": "Rejected without reason",
+    "context_stripped": "Context stripped", "stalled": "Stalled",
+}
+OVERDUE = {
+    "black_hole": "no sales touch since the handoff",
+    "slow_response": "first sales touch later than the SLA",
+    "misrouted": "handed to the wrong owner",
+    "premature_give_up": "closed as no-response after too few attempts",
+    "existing_customer_prospected": "an SDR prospected a customer account",
+    "duplicate_outreach": "two reps reached the same buyer within a week",
+    "rejected_without_reason": "disqualified or recycled with no reason recorded",
+    "context_stripped": "the CRM record lacks the buyer's context",
+    "stalled": "no touch and no stage change for 30 days",
+}
+_SECTION_CHARS = 2900  # Slack: a section's text is at most 3,000 characters
+_MAX_SECTIONS = 45     # Slack: at most 50 blocks per message
+
+
+class DigestFailed(RuntimeError):
+    pass
+
+
+def webhook_url() -> str | None:
+    if os.environ.get(WEBHOOK_ENV):
+        return os.environ[WEBHOOK_ENV]
+    try:
+        from airflow.sdk import Connection
+
+        conn = Connection.get(WEBHOOK_CONN_ID)
+    except Exception:  # no Airflow here, or no such connection: no digest destination
+        return None
+    extra = conn.extra_dejson or {}
+    return extra.get("webhook_url") or conn.host or None
+
+
+def _relation_exists(conn, name: str) -> bool:
+    return conn.execute("select to_regclass(%s) is not null", (name,)).fetchone()[0]
+
+
+def new_leaks(conn, *, as_of: datetime, lookback_days: int = 7, marts_schema: str = "marts") -> list[dict]:
+    """Leaks not yet sent, detected in the lookback window before as-of, most urgent first."""
+    marts = f'"{marts_schema}"'
+    if not _relation_exists(conn, f"{marts}.fct_funnel_leaks"):
+        return []
+    person = ("trim(concat_ws(' ', p.first_name, p.last_name))", "p.email") \
+        if _relation_exists(conn, f"{marts}.dim_people") else ("null", "null")
+    owner = ("o.name", "o.email") if _relation_exists(conn, f"{marts}.dim_owners") else ("null", "null")
+    handoff = "h.handed_off_at" if _relation_exists(conn, f"{marts}.fct_handoffs") else "null::timestamptz"
+    order = " ".join(f"when '{leak}' then {rank}" for rank, leak in enumerate(LEAK_ORDER))
+    rows = conn.execute(f"""
+        select l.leak_id, l.leak_type, l.person_id, l.handoff_id, l.owner_id, l.detected_at, l.severity, l.detail,
+               nullif({person[0]}, '') as person_name, {person[1]} as person_email,
+               {owner[0]} as owner_name, {owner[1]} as owner_email, {handoff} as handed_off_at
+        from {marts}.fct_funnel_leaks l
+        {"left join " + marts + ".dim_people p on p.person_id = l.person_id" if person[0] != "null" else ""}
+        {"left join " + marts + ".dim_owners o on o.owner_id = l.owner_id" if owner[0] != "null" else ""}
+        {"left join " + marts + ".fct_handoffs h on h.handoff_id = l.handoff_id" if handoff.startswith("h.") else ""}
+        where l.detected_at <= %(as_of)s and l.detected_at > %(since)s
+          and not exists (select 1 from quality.digest_sent_leaks s where s.leak_id = l.leak_id)
+        order by case l.leak_type {order} else {len(LEAK_ORDER)} end, l.detected_at, l.leak_id""",
+                        {"as_of": as_of, "since": as_of - timedelta(days=lookback_days)})
+    columns = [c.name for c in rows.description]
+    return [dict(zip(columns, row)) for row in rows.fetchall()]
+
+
+def _escape(text) -> str:
+    # Slack mrkdwn: &, < and > are control characters.
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def leak_line(leak: dict) -> str:
+    who = leak.get("person_name") or leak.get("person_email") or f"person {leak['person_id']}"
+    if leak.get("person_name") and leak.get("person_email"):
+        who = f"{leak['person_name']} ({leak['person_email']})"
+    owner = leak.get("owner_name") or leak.get("owner_email") or leak.get("owner_id") or "no owner"
+    overdue = leak.get("detail") or OVERDUE.get(leak["leak_type"], leak["leak_type"])
+    when = f", handed off {leak['handed_off_at']:%Y-%m-%d}" if leak.get("handed_off_at") else ""
+    label = LEAK_LABEL.get(leak["leak_type"], leak["leak_type"])
+    return f"• *{_escape(label)}*: {_escape(who)}, owner {_escape(owner)}: {_escape(overdue)}{_escape(when)}"
+
+
+def render_digest(leaks: list[dict], *, as_of: datetime) -> dict:
+    """Slack's incoming-webhook payload: `text` (the fallback and notification line) and `blocks`."""
+    day = as_of.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    if not leaks:
+        text = f"Baton: no new funnel leaks as of {day}."
+        return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+    counts: dict[str, int] = {}
+    for leak in leaks:
+        counts[leak["leak_type"]] = counts.get(leak["leak_type"], 0) + 1
+    tally = ", ".join(f"{n} {LEAK_LABEL.get(t, t).lower()}" for t, n in counts.items())
+    title = f"Baton: {len(leaks)} new funnel leak{'s' if len(leaks) != 1 else ''} as of {day}"
+    blocks: list[dict] = [
+        {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": _escape(tally)}]},
+    ]
+    sections: list[list[str]] = [[]]
+    for line in (leak_line(leak)[:_SECTION_CHARS] for leak in leaks):
+        if sections[-1] and len("\n".join([*sections[-1], line])) > _SECTION_CHARS:
+            sections.append([])
+        sections[-1].append(line)
+    kept = sections[:_MAX_SECTIONS]
+    blocks += [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}} for lines in kept]
+    left_out = sum(len(lines) for lines in sections[_MAX_SECTIONS:])
+    if left_out:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
+                       f"…and {left_out} more in marts.fct_funnel_leaks"}]})
+    return {"text": f"{title}: {tally}", "blocks": blocks}
+
+
+def _post(url: str, payload: dict, *, attempts: int = 3) -> None:
+    import requests
+
+    where = urlparse(url).netloc
+    for attempt in range(1, attempts + 1):
+        try:
+            response = requests.post(url, json=payload, timeout=15)
+        except requests.RequestException as error:
+            status, detail = None, type(error).__name__
+        else:
+            if response.status_code < 300:
+                return
+            status, detail = response.status_code, response.text[:200]
+            if status < 500 and status != 429:
+                raise DigestFailed(f"digest webhook at {where} refused the digest: HTTP {status} {detail}")
+        if attempt < attempts:
+            wait = 2 ** attempt
+            if status == 429 and response.headers.get("Retry-After", "").isdigit():
+                wait = min(int(response.headers["Retry-After"]), 60)
+            log.warning("digest webhook at %s: %s (%s); retrying in %ss", where, status or "no answer", detail, wait)
+            time.sleep(wait)
+    raise DigestFailed(f"digest webhook at {where} did not accept the digest after {attempts} attempts")
+
+
+def post_digest(warehouse_url: str, *, as_of: datetime, url: str | None = None, lookback_days: int = 7,
+                marts_schema: str = "marts") -> dict:
+    """Build the digest of new leaks and post it; remember what was sent only once it was accepted."""
+    from baton.quality.schema import ensure_quality_schema
+    from baton.warehouse import connect
+
+    url = url or webhook_url()
+    digest_id = uuid.uuid4().hex
+    with connect(warehouse_url) as conn:
+        ensure_quality_schema(conn)
+        conn.commit()
+        leaks = new_leaks(conn, as_of=as_of, lookback_days=lookback_days, marts_schema=marts_schema)
+        payload = render_digest(leaks, as_of=as_of)
+        now = datetime.now(timezone.utc)
+        if not url:
+            log.info("digest: %s new leak(s); no webhook configured (%s or connection %s), not sent",
+                     len(leaks), WEBHOOK_ENV, WEBHOOK_CONN_ID)
+            conn.execute("insert into quality.digest_log values (%s, %s, %s, %s, 'not_configured', null)",
+                         (digest_id, as_of, now, len(leaks)))
+            return {"digest_id": digest_id, "leaks": len(leaks), "status": "not_configured"}
+        try:
+            _post(url, payload)
+        except DigestFailed as error:
+            conn.execute("insert into quality.digest_log values (%s, %s, %s, %s, 'failed', %s)",
+                         (digest_id, as_of, now, len(leaks), str(error)))
+            conn.commit()
+            raise
+        conn.execute("insert into quality.digest_log values (%s, %s, %s, %s, 'sent', null)",
+                     (digest_id, as_of, now, len(leaks)))
+        with conn.cursor() as cursor:
+            cursor.executemany("insert into quality.digest_sent_leaks values (%s, %s, %s) on conflict do nothing",
+                               [(leak["leak_id"], digest_id, now) for leak in leaks])
+    log.info("digest: %s new leak(s) posted to %s", len(leaks), urlparse(url).netloc)
+    return {"digest_id": digest_id, "leaks": len(leaks), "status": "sent"}
