@@ -47,16 +47,26 @@ def extract_source(source: str, start, end) -> dict:
 
 def build_warehouse(as_of) -> dict:
     """dbt build (models, seeds, tests) with every "now" evaluated at `as_of`."""
-    from baton.transform import dbt_build
+    # Into the shadow schemas: analysts keep the published marts until check_and_publish swaps them.
+    from baton.quality.nightly import build
 
-    return dbt_build(warehouse_url_for_task(), as_of=_instant(as_of))
+    return build(warehouse_url_for_task(), as_of=_instant(as_of))
 
 
 def check_and_publish(as_of) -> dict:
     """The quality gate: correctness checks must pass before the marts are published."""
-    from baton.quality.gate import run_gate
+    from baton.quality.gate import QualityGateFailed
+    from baton.quality.nightly import check_and_publish as gate_and_publish
 
-    return run_gate(warehouse_url_for_task(), as_of=_instant(as_of))
+    try:
+        return gate_and_publish(warehouse_url_for_task(), as_of=_instant(as_of))
+    except QualityGateFailed as failure:
+        # The same data fails the same checks again: fail now instead of retrying.
+        try:
+            from airflow.sdk.exceptions import AirflowFailException
+        except ImportError:
+            raise failure from None
+        raise AirflowFailException(str(failure)) from failure
 
 
 def loaded_as_of() -> datetime:
