@@ -151,6 +151,14 @@ def test_marketo_merges_and_deletes_leave_their_activities(demo_store):
     assert merged_away | deletes == deleted
 
 
+def test_deleted_salesforce_tasks_show_is_deleted_and_stay_no_touch(demo_store, demo_truth):
+    deleted = {rid for rid, _, gone, data in versions(demo_store, "salesforce", "Task")
+               if gone and json.loads(data)["IsDeleted"]}
+    assert deleted
+    touched = {e["id"] for _, _, e in demo_store.events(["sales_touch"])}
+    assert not deleted & touched
+
+
 def test_hubspot_merges_name_the_loser_on_the_winner(demo_store):
     contacts = {}
     for rid, valid_from, deleted, data in versions(demo_store, "hubspot", "contacts"):
@@ -314,3 +322,70 @@ def test_the_history_moves_day_by_day(demo_store):
         changed = list(demo_store.current("salesforce", "Lead", hi, changed_after=lo))
         busy_days += bool(changed)
     assert busy_days >= 15
+
+
+# -- the log and the records tell the same story ---------------------------------------------------
+
+def record_at(store, system, obj, rid, instant_text):
+    row = store.db.execute("select data from versions where system = ? and object = ? and id = ? and valid_from = ?",
+                           (system, obj, rid, instant_text)).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def test_every_handoff_in_the_log_is_visible_on_its_crm_record(demo_store):
+    checked = 0
+    for at, _, event in demo_store.events(["crm_handoff"]):
+        record = record_at(demo_store, event["system"], event["object"], event["id"], at)
+        assert record is not None, event
+        if event["system"] == "salesforce":
+            assert (record["Status"], record["OwnerId"]) == ("Open - Not Contacted", event["owner"])
+        else:
+            props = record["properties"]
+            assert (props["lifecyclestage"], props["hubspot_owner_id"]) == ("marketingqualifiedlead", event["owner"])
+        checked += 1
+    assert checked > 500
+
+
+def test_every_stage_sign_in_the_log_is_visible_in_its_system(demo_store):
+    ids = collections.defaultdict(dict)
+    for _, _, event in demo_store.events(["identity"]):
+        ids[event["person"]].setdefault((event["system"], event["object"]), event["id"])
+    expected = {("marketo", "mql"): ("lead", lambda r: r["leadStatus"] == "MQL"),
+                ("salesforce", "sal"): ("Lead", lambda r: r["Status"] == "Working - Contacted"),
+                ("salesforce", "disqualified"): ("Lead", lambda r: r["Status"] == "Closed - Not Converted"),
+                ("salesforce", "recycled"): ("Lead", lambda r: r["Status"] == "Nurture"),
+                ("salesforce", "sql"): ("Lead", lambda r: r["Status"] == "Closed - Converted"),
+                ("hubspot", "mql"): ("contacts", lambda r: r["properties"]["lifecyclestage"] == "marketingqualifiedlead"),
+                ("hubspot", "sal"): ("contacts", lambda r: r["properties"]["hs_lead_status"] == "ATTEMPTED_TO_CONTACT")}
+    seen = collections.Counter()
+    for at, _, event in demo_store.events(["stage_change"]):
+        key = (event["system"], event["stage"])
+        if key not in expected or at < "2026-05-01":
+            continue
+        obj, holds = expected[key]
+        record = record_at(demo_store, event["system"], obj, ids[event["person"]][(event["system"], obj)], at)
+        assert record is not None and holds(record), (event, record)
+        seen[key] += 1
+    assert all(seen[key] > 5 for key in expected), seen
+
+
+def test_every_salesforce_status_move_to_working_is_a_sal_in_the_log(demo_store):
+    moves = demo_store.db.execute("select count(*) from versions where system = 'salesforce' and object = "
+                                  "'LeadHistory' and data like '%\"NewValue\":\"Working - Contacted\"%'").fetchone()[0]
+    sals = sum(1 for _, _, e in demo_store.events(["stage_change"])
+               if e["stage"] == "sal" and e["system"] == "salesforce")
+    assert moves == sals > 100
+
+
+def test_every_sales_touch_in_the_log_is_a_completed_activity_by_that_rep(demo_store):
+    for at, _, event in demo_store.events(["sales_touch"]):
+        if event["system"] != "salesforce":
+            continue
+        record = demo_store.history("salesforce", event["object"], event["id"], parse_iso("2026-11-01T00:00:00.000000Z"))
+        data = record[-1].record()
+        assert data["OwnerId"] == event["user"]
+        if event["object"] == "Task":
+            assert (data["Status"], data["TaskSubtype"]) == ("Completed", event["channel"].title())
+            assert data["CompletedDateTime"] == parse_iso(at).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+        else:
+            assert data["StartDateTime"] == parse_iso(at).strftime("%Y-%m-%dT%H:%M:%S.000+0000")

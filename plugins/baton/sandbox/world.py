@@ -32,6 +32,7 @@ Event vocabulary (`store.add_event(at, kind, data)`; the planted truth reads onl
 - `owner_changed` {person, system, object, id, old, new}
 - `sales_touch` {person, system, object, id, user, role, channel (call|email|meeting)}
 - `other_activity` {person, system, object, id, user, role, why}  a logged activity that is no sales touch
+- `activity_deleted` {person, system, object, id}   such an activity was deleted (Salesforce IsDeleted)
 - `crm_context` {person, system, object, id, fields{email, company, title, industry,
     employee_count, country, lead_source, marketing_touch_count, last_marketing_touch_at}, why}
     the handoff record's context fields, written whenever one of them appears or disappears
@@ -1139,8 +1140,8 @@ class WorldBuilder:
             self.schedule(person, add_business_minutes(base, rng.uniform(240, 2400)), self.act_sf_touch, other,
                           rng.choice(CHANNELS))
         if plan.get("manager_call"):
-            self.schedule(person, add_business_minutes(handed_off, rng.uniform(60, 4800)), self.act_sf_touch,
-                          self.sf_users["manager"][0], "call")
+            self.schedule(person, add_business_minutes(handed_off, rng.uniform(60, 4800)), self.act_sf_manager_call,
+                          self.sf_users["manager"][0])
         if plan["sal_at"]:
             self.schedule(person, plan["sal_at"], self.act_sf_status, "Working - Contacted", None, worker)
         if plan["outcome"] == "converted":
@@ -1209,8 +1210,22 @@ class WorldBuilder:
             return
         self.sales_touch_sf(person, at, user, channel, who)
 
+    def act_sf_manager_call(self, person: Person, at: datetime, manager: User) -> None:
+        """A manager's call: logged, no sales touch; half are deleted later as logged on the wrong record."""
+        who = person.sf_contact or person.sf_lead
+        if who is None:
+            return
+        rec = self.sales_touch_sf(person, at, manager, "call", who)
+        if person.rng.random() < 0.5:
+            self.schedule(person, at + timedelta(days=person.rng.uniform(1, 10)), self.act_sf_delete_activity, rec)
+
+    def act_sf_delete_activity(self, person: Person, at: datetime, rec: Rec) -> None:
+        at = self._version(rec, at)
+        self._sf_stamp(rec, at, deleted=True)
+        self.event(at, "activity_deleted", person=person.key, system="salesforce", object=rec.object, id=rec.id)
+
     def sales_touch_sf(self, person: Person, at: datetime, user: User, channel: str, who: Rec,
-                       what: Rec | None = None) -> None:
+                       what: Rec | None = None) -> Rec:
         rng = person.rng
         if channel == "meeting":
             booked = max(at - timedelta(hours=rng.uniform(2, 48)), (who.last or at) + timedelta(minutes=1))
@@ -1229,6 +1244,7 @@ class WorldBuilder:
         extra = {} if kind == "sales_touch" else {"why": f"{user.role} is not a sales role"}
         self.event(at, kind, person=person.key, system="salesforce", object=rec.object, id=rec.id, user=user.id,
                    role=user.role, channel=channel, **extra)
+        return rec
 
     def act_sf_status(self, person: Person, at: datetime, status: str, reason: str | None, by: User) -> None:
         lead = person.sf_lead
@@ -1592,7 +1608,8 @@ class WorldBuilder:
             return
         rng = person.rng
         contact = person.hs_contact
-        at = self.hs_write(contact, at, lifecyclestage="salesqualifiedlead", hs_lead_status="IN_PROGRESS")
+        # hs_lead_status stays as it is: IN_PROGRESS would be a second (sal) sign at the same instant.
+        at = self.hs_write(contact, at, lifecyclestage="salesqualifiedlead")
         self.event(at, "converted", person=person.key, lead=None, contact=contact.id,
                    account=person.company.hs_company_id)
         self.stage(person, at, "sql", "hubspot")
