@@ -133,3 +133,12 @@ def test_a_retrying_client_reads_every_lead_through_every_fault_kind(sandbox_ser
 def test_fault_plan_rejects_unknown_kinds():
     with pytest.raises(ValueError):
         FaultPlan(rate=0.1, kinds=("meteor_strike",))
+
+
+def test_marketo_rate_limits_can_answer_daily_quota_and_concurrency_codes(sandbox_server_factory, tiny_world):
+    server = sandbox_server_factory(tiny_world, faults=FaultPlan(rate=1.0, kinds=("rate_limit",),
+                                                                 marketo_limit_codes=("606", "607", "615")))
+    bearer = mk_token(server)
+    codes = [requests.get(server.url + "/rest/v1/activities/types.json",
+                          params={"access_token": bearer}).json()["errors"][0]["code"] for _ in range(4)]
+    assert codes == ["606", "607", "615", "606"]

@@ -24,6 +24,8 @@ class FaultPlan:
     slow_seconds: float = 2.0
     retry_after_seconds: int = 1
     systems: tuple[str, ...] = ("salesforce", "marketo", "hubspot")
+    # Marketo's rate-limit answers, used in turn: 606 rate, 607 daily quota, 615 concurrency
+    marketo_limit_codes: tuple[str, ...] = ("606",)
 
     def __post_init__(self):
         self.kinds = tuple(self.kinds)
@@ -37,6 +39,7 @@ class FaultPlan:
         self._random = random.Random(self.seed)
         self._lock = threading.Lock()
         self._requests = 0
+        self._marketo_limits = 0
 
     @classmethod
     def parse(cls, rate: float, kinds: str | None, seed: int = 0, **options) -> "FaultPlan":
@@ -58,3 +61,9 @@ class FaultPlan:
             if roll < self.rate:
                 return self.kinds[pick]
             return None
+
+    def next_marketo_limit_code(self) -> str:
+        with self._lock:
+            code = self.marketo_limit_codes[self._marketo_limits % len(self.marketo_limit_codes)]
+            self._marketo_limits += 1
+            return code

@@ -44,6 +44,12 @@ _TYPE_SHAPES = {
     104: ("Program ID", ["Old Status", "New Status", "Reason", "Success", "Program Member ID"]),
 }
 
+_LIMIT_MESSAGES = {
+    "606": "Max rate limit '100' exceeded with in '20' secs",
+    "607": "Daily quota reached",
+    "615": "Concurrent access limit reached",
+}
+
 _requests = itertools.count(1)
 
 
@@ -78,7 +84,8 @@ class MarketoApi:
     # -- faults and auth -------------------------------------------------------------------
     def fault_reply(self, kind: str, plan) -> Reply:
         if kind == "rate_limit":
-            return _fail("606", "Max rate limit '100' exceeded with in '20' secs")
+            code = plan.next_marketo_limit_code()
+            return _fail(code, _LIMIT_MESSAGES.get(code, "Rate limit exceeded"))
         return _fail("608", "API Temporarily Unavailable", status=503)
 
     def expire_presented_token(self, request: Request) -> None:
