@@ -4,13 +4,16 @@ CONTRACT.md §6: every handoff is checked for the context a rep needs on its CRM
 Salesforce lead or contact, or the HubSpot contact); each missing field (null, blank or
 "[not provided]") is one row, so sales ops can fix records, not read a percentage.
 
-Which record is "the handoff's CRM record": among the person's live (not deleted, not merged)
-Salesforce leads and contacts and HubSpot contacts (from marts.dim_people_identities), the
-one in the CRM the handoff's owner works in (dim_owners.source_system), a contact before a
-lead (a converted lead is frozen; the rep works the contact), then the most recently
-updated. The raw tables hold each record's latest loaded state, which at a nightly run is
-the state at as-of. A Salesforce contact carries no company fields of its own, so company,
-industry and employee count are read from its account, as the rep sees them on the page.
+Which record is "the handoff's CRM record": the one the handoff reached, as fct_handoffs names
+it (`crm_source_system`, `crm_source_object`, `crm_source_id`; a converted lead stays the
+handoff's record). A fct_handoffs without those columns (they are not among the contract's
+key columns) falls back to the person's live Salesforce leads and contacts and HubSpot
+contacts in marts.dim_people_identities: the one in the CRM the handoff's owner works in,
+a contact before a lead, then the most recently updated.
+
+The raw tables hold each record's latest loaded state, which at a nightly run is the state
+at as-of. A Salesforce contact carries no company fields of its own, so company, industry
+and employee count are read from its account, as the rep sees them on the page.
 """
 
 from __future__ import annotations
@@ -97,12 +100,21 @@ def _record_fields_sql(fields: dict[str, str]) -> str:
     """
 
 
-def flags_sql(marts_schema: str, fields: dict[str, str] | None = None) -> str:
-    """The query listing one row per handoff and missing field (handoffs read from `marts_schema`)."""
-    marts = '"' + marts_schema + '"'
-    severity = " ".join(f"when '{name}' then '{level}'" for name, level in FIELD_SEVERITY.items())
+HANDOFF_RECORD_COLUMNS = ("crm_source_system", "crm_source_object", "crm_source_id")
+
+
+def _chosen_by_handoff_sql(marts: str) -> str:
     return f"""
-        with candidates as (
+        select handoff_id, person_id, owner_id, crm_source_system as source_system,
+               crm_source_object as source_object, crm_source_id as source_id
+        from {marts}.fct_handoffs
+        where crm_source_id is not null"""
+
+
+def _chosen_by_identity_sql(marts: str) -> str:
+    return f"""
+        select handoff_id, person_id, owner_id, source_system, source_object, source_id
+        from (
             select h.handoff_id, h.person_id, h.owner_id, i.source_system, i.source_object, i.source_id,
                    row_number() over (
                        partition by h.handoff_id
@@ -117,8 +129,17 @@ def flags_sql(marts_schema: str, fields: dict[str, str] | None = None) -> str:
                                                         ('hubspot', 'contacts'))
              and not coalesce(i.is_deleted, false) and not coalesce(i.is_merged, false)
             left join {marts}.dim_owners o on o.owner_id = h.owner_id
-        ),
-        chosen as (select * from candidates where preference = 1),
+        ) as candidates
+        where preference = 1"""
+
+
+def flags_sql(marts_schema: str, fields: dict[str, str] | None = None, *, handoffs_name_their_record: bool = True) -> str:
+    """The query listing one row per handoff and missing field (handoffs read from `marts_schema`)."""
+    marts = '"' + marts_schema + '"'
+    severity = " ".join(f"when '{name}' then '{level}'" for name, level in FIELD_SEVERITY.items())
+    chosen = _chosen_by_handoff_sql(marts) if handoffs_name_their_record else _chosen_by_identity_sql(marts)
+    return f"""
+        with chosen as ({chosen}),
         record_fields as ({_record_fields_sql(fields or behavioural_fields())})
         select handoff_id, person_id, owner_id, field_name,
                case field_name {severity} end as severity,
@@ -130,8 +151,14 @@ def flags_sql(marts_schema: str, fields: dict[str, str] | None = None) -> str:
 
 def refresh_lead_context_flags(conn, *, marts_schema: str, checked_at: datetime, run_id: str) -> dict | None:
     """Replace quality.lead_context_flags with this run's flags; None when there are no handoffs to check."""
-    needed = [f"{marts_schema}.fct_handoffs", f"{marts_schema}.dim_people_identities", f"{marts_schema}.dim_owners",
-              "raw_salesforce.lead", "raw_salesforce.contact", "raw_salesforce.account", "raw_hubspot.contact"]
+    columns = {row[0] for row in conn.execute(
+        "select column_name from information_schema.columns where table_schema = %s and table_name = 'fct_handoffs'",
+        (marts_schema,))}
+    by_handoff = set(HANDOFF_RECORD_COLUMNS) <= columns
+    needed = [f"{marts_schema}.fct_handoffs", "raw_salesforce.lead", "raw_salesforce.contact",
+              "raw_salesforce.account", "raw_hubspot.contact"]
+    if not by_handoff:
+        needed += [f"{marts_schema}.dim_people_identities", f"{marts_schema}.dim_owners"]
     missing = [name for name in needed
                if conn.execute("select to_regclass(%s) is null", ('"' + '"."'.join(name.split(".")) + '"',)).fetchone()[0]]
     if missing:
@@ -144,7 +171,7 @@ def refresh_lead_context_flags(conn, *, marts_schema: str, checked_at: datetime,
              source_id, run_id)
         select handoff_id, person_id, owner_id, field_name, severity, %s, source_system, source_object,
                source_id, %s
-        from ({flags_sql(marts_schema)}) as flags""", (checked_at, run_id))
+        from ({flags_sql(marts_schema, handoffs_name_their_record=by_handoff)}) as flags""", (checked_at, run_id))
     by_field = dict(conn.execute(
         "select field_name, count(*) from quality.lead_context_flags group by 1 order by 1").fetchall())
     handoffs, flagged = conn.execute(f"""
