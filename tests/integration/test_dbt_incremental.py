@@ -1,10 +1,15 @@
-"""Reruns: person ids survive new records, and an incremental build equals a full refresh."""
+"""Reruns: person ids survive new records, and an incremental build equals a full refresh.
+
+One database for the module: day one is built, one more day of records lands, an incremental
+build runs; the tests then read what changed (and the last one rebuilds from scratch).
+"""
 
 from __future__ import annotations
 
 import pytest
 
 from baton.transform import ensure_raw_tables
+from baton.warehouse import connect
 from tests.fixtures.warehouse import _create_database, _drop_database
 from tests.integration.test_dbt_core import (
     build, hubspot_contact, insert_raw, marketo_activity, marketo_lead, marketo_status_change, plant_world, query,
@@ -35,42 +40,37 @@ def plant_next_day(url: str) -> None:
                               "Open - Not Contacted", "Working - Contacted")])
 
 
-@pytest.fixture
-def warehouse_with_day_one(server_url):
-    name, url = _create_database(server_url, "baton_dbt_inc")
-    ensure_raw_tables(url)
-    plant_world(url)
-    build(url)
-    yield url
-    _drop_database(server_url, name)
-
-
 def people(url: str) -> dict[tuple, str]:
     return {(s, o, i): p for s, o, i, p in query(
         url, "select source_system, source_object, source_id, person_id from marts.dim_people_identities")}
 
 
-def test_person_id_survives_a_rerun_and_a_new_record_joining(warehouse_with_day_one):
-    url = warehouse_with_day_one
-    before = people(url)
+@pytest.fixture(scope="module")
+def two_days(server_url):
+    name, url = _create_database(server_url, "baton_dbt_inc")
+    ensure_raw_tables(url)
+    plant_world(url)
     build(url)
-    assert people(url) == before
-
+    day_one = people(url)
     plant_next_day(url)
-    build(url)
+    build(url)  # incremental: the event models read only what the day's loads wrote
+    yield url, day_one
+    _drop_database(server_url, name)
+
+
+def test_person_id_survives_a_rerun_and_a_new_record_joining(two_days):
+    url, day_one = two_days
     after = people(url)
-    assert {key: after[key] for key in before} == before
-    assert after[("hubspot", "contacts", "601")] == before[("marketo", "lead", "101")]
+    assert {key: after[key] for key in day_one} == day_one
+    assert after[("hubspot", "contacts", "601")] == day_one[("marketo", "lead", "101")]
     assert ("marketo", "lead", "701") in after
 
 
-def test_incremental_build_after_a_day_equals_a_full_refresh(warehouse_with_day_one):
-    url = warehouse_with_day_one
-    plant_next_day(url)
-    build(url)
-    new_touch = query(url, "select count(*) from marts.fct_touchpoints where source_id in ('9102', '9103')")
-    assert new_touch == [(2,)]  # the incremental run picked up the day's activities
-    with __import__("baton.warehouse", fromlist=["connect"]).connect(url, autocommit=True) as conn:
+def test_incremental_build_after_a_day_equals_a_full_refresh(two_days):
+    url, _ = two_days
+    new_touches = query(url, "select count(*) from marts.fct_touchpoints where source_id in ('9102', '9103')")
+    assert new_touches == [(2,)]  # the incremental run picked up the day's activities
+    with connect(url, autocommit=True) as conn:
         conn.execute("create schema snapshot")
         for mart in CORE_MARTS:
             conn.execute(f"create table snapshot.{mart} as select * from marts.{mart}")

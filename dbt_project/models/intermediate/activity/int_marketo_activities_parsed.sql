@@ -1,12 +1,12 @@
 {{ config(materialized='incremental', unique_key='activity_id', incremental_strategy='delete+insert',
           on_schema_change='sync_all_columns') }}
--- One row per Marketo activity Baton reads (web visits, form fills, email clicks, status
--- changes, merges, program progressions), its attributes unpacked. Incremental: activities
+-- One row per Marketo activity Baton reads (web visits, form fills, email clicks, new leads,
+-- status changes, merges, program progressions), its attributes unpacked. Incremental: activities
 -- never change once written, so a run only parses what the last load added.
 with activities as (
     select *
     from {{ ref('stg_marketo__activities') }}
-    where activity_type_id in (1, 2, 11, 13, 32, 104)
+    where activity_type_id in (1, 2, 11, 12, 13, 32, 104)
     {% if is_incremental() %}
       and _loaded_at >= (select coalesce(max(_loaded_at), '-infinity'::timestamptz) from {{ this }})
     {% endif %}

@@ -11,20 +11,23 @@ with marketo_activities as (
         {{ record_key('marketo', 'lead', 'lead_id') }} as record_key,
         null::text as email,
         activity_at as touched_at,
-        case activity_type_id
+        case activities.activity_type_id
             when 2 then 'form_fill'
             when 11 then 'email_click'
             when 1 then 'web_visit'
-            when 104 then case when primary_attribute_value ilike '%webinar%' then 'webinar' else 'event_attendance' end
         end as touch_type,
-        case when activity_type_id = 104 then primary_attribute_value_id else campaign_id end as campaign_id,
-        primary_attribute_value as touch_detail,
-        is_deleted,
-        _loaded_at
-    from {{ ref('int_marketo_activities_parsed') }}
-    where (activity_type_id in (1, 2, 11)
-           or (activity_type_id = 104 and new_value ilike 'attended%'))
-    {{ incremental_since_last_load('touch_source', 'marketo_activity') }}
+        activities.campaign_id,
+        'program_channel' as channel_field,
+        programs.channel as channel_value,
+        activities.primary_attribute_value as touch_detail,
+        activities.is_deleted,
+        activities._loaded_at
+    from {{ ref('int_marketo_activities_parsed') }} as activities
+    -- Marketo names the program of a form fill or email click as the activity's campaign.
+    left join {{ ref('stg_marketo__programs') }} as programs on programs.program_id = activities.campaign_id
+    -- Program attendance (104) is not counted: the CRM's responded campaign member is that touch.
+    where activities.activity_type_id in (1, 2, 11)
+    {{ incremental_since_last_load('touch_source', 'marketo_activity', 'activities._loaded_at') }}
 ),
 
 campaign_members as (
@@ -34,14 +37,13 @@ campaign_members as (
              then {{ record_key('salesforce', 'Contact', 'members.contact_id') }}
              else {{ record_key('salesforce', 'Lead', 'members.lead_id') }} end,
         null::text,
-        coalesce(members.first_responded_at, members.created_at),
-        case
-            when campaigns.campaign_type ilike '%webinar%' then 'webinar'
-            when campaigns.campaign_type ilike any (array['%event%', '%conference%', '%trade show%', '%seminar%']) then 'event_attendance'
-            when campaigns.campaign_type ilike any (array['%content%', '%download%', '%ebook%', '%whitepaper%']) then 'content_download'
-            else 'campaign_response'
-        end,
+        -- FirstRespondedDate is a date: a member created responded touched at its creation.
+        case when members.first_responded_at is null or members.first_responded_at::date <= members.created_at::date
+             then members.created_at else members.first_responded_at end,
+        'campaign_response',
         members.campaign_id,
+        'campaign_type',
+        campaigns.campaign_type,
         campaigns.name,
         members.is_deleted,
         members._loaded_at
@@ -53,18 +55,21 @@ campaign_members as (
 
 hubspot_form_submissions as (
     select
-        'hubspot_form_submission', 'hubspot', 'form_submissions', form_submission_id,
-        case when contact_id is not null then {{ record_key('hubspot', 'contacts', 'contact_id') }} end,
-        email,
-        submitted_at,
+        'hubspot_form_submission', 'hubspot', 'form_submissions', submissions.form_submission_id,
+        case when submissions.contact_id is not null then {{ record_key('hubspot', 'contacts', 'submissions.contact_id') }} end,
+        submissions.email,
+        submissions.submitted_at,
         'form_fill',
         form_id,
+        'form_name',
+        forms.name,
         page_url,
-        is_deleted,
-        _loaded_at
-    from {{ ref('stg_hubspot__form_submissions') }}
+        submissions.is_deleted,
+        submissions._loaded_at
+    from {{ ref('stg_hubspot__form_submissions') }} as submissions
+    left join {{ ref('stg_hubspot__forms') }} as forms using (form_id)
     where true
-    {{ incremental_since_last_load('touch_source', 'hubspot_form_submission') }}
+    {{ incremental_since_last_load('touch_source', 'hubspot_form_submission', 'submissions._loaded_at') }}
 ),
 
 hubspot_email_clicks as (
@@ -75,6 +80,8 @@ hubspot_email_clicks as (
         occurred_at,
         'email_click',
         email_campaign_id,
+        null::text,
+        null::text,
         url,
         is_deleted,
         _loaded_at
@@ -100,16 +107,9 @@ select
     email,
     touched_at,
     touch_type,
-    case touch_type
-        when 'email_click' then 'email'
-        when 'web_visit' then 'web'
-        when 'form_fill' then 'web'
-        when 'webinar' then 'webinar'
-        when 'event_attendance' then 'event'
-        when 'content_download' then 'content'
-        else 'campaign'
-    end as channel,
     campaign_id,
+    channel_field,
+    channel_value,
     touch_detail,
     is_deleted,
     _loaded_at

@@ -39,6 +39,38 @@ marketo_leads as (
     from {{ ref('stg_marketo__leads') }}
 ),
 
+marketo_leads_gone as (
+    -- Leads the API no longer serves (deleted or merged away before Baton first read them) are
+    -- known only from activities: the Delete Lead / Merge Leads that removed them, and the New
+    -- Lead activity that names the email they were created with.
+    select
+        {{ record_key('marketo', 'lead', 'gone.lead_id') }},
+        'marketo', 'lead', gone.lead_id,
+        {{ normalize_email('new_lead.primary_attribute_value') }}, null::text, null::text, null::text, null::text,
+        null::text, null::bigint, null::text,
+        null::text, null::text,
+        null::text, null::text,
+        null::text, null::text,
+        new_lead.activity_at, gone.gone_at,
+        true, false
+    from (
+        select lead_id, min(gone_at) as gone_at
+        from (
+            select lead_id, deleted_at as gone_at from {{ ref('stg_marketo__deleted_leads') }}
+            union all
+            select loser_lead_id, merged_at from {{ ref('int_marketo_lead_merges') }}
+        ) as removals
+        group by lead_id
+    ) as gone
+    left join (
+        select distinct on (lead_id) lead_id, primary_attribute_value, activity_at
+        from {{ ref('int_marketo_activities_parsed') }}
+        where activity_type_id = 12 and primary_attribute_value like '%@%'
+        order by lead_id, activity_at
+    ) as new_lead using (lead_id)
+    where not exists (select 1 from {{ ref('stg_marketo__leads') }} as leads where leads.lead_id = gone.lead_id)
+),
+
 hubspot_contacts as (
     select
         {{ record_key('hubspot', 'contacts', 'contact_id') }},
@@ -55,4 +87,5 @@ hubspot_contacts as (
 select * from salesforce_leads
 union all select * from salesforce_contacts
 union all select * from marketo_leads
+union all select * from marketo_leads_gone
 union all select * from hubspot_contacts

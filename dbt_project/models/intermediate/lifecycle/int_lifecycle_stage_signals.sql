@@ -48,7 +48,7 @@ salesforce_opportunity_signals as (
         {{ record_key('salesforce', 'Contact', 'roles.contact_id') }} as record_key,
         'salesforce' as source_system, 'Opportunity' as field, 'created' as value,
         greatest(opportunities.created_at, roles.created_at) as signaled_at,
-        'OpportunityContactRole:' || roles.opportunity_contact_role_id || ':created' as signal_source_id
+        'OpportunityContactRole:' || roles.opportunity_contact_role_id || ':opportunity' as signal_source_id
     from {{ ref('stg_salesforce__opportunity_contact_roles') }} as roles
     join {{ ref('stg_salesforce__opportunities') }} as opportunities using (opportunity_id)
     where not roles.is_deleted and not opportunities.is_deleted
@@ -79,6 +79,19 @@ hubspot_signals as (
                   ) with ordinality as entries(entry, position)
          ) as history
     where nullif(history.entry ->> 'value', '') is not null
+    union all
+    -- Archived contacts come without property history: their lifecycle stage as it stands, from
+    -- their creation (merged-away duplicates excluded: the winner's history is the person's).
+    select
+        {{ record_key('hubspot', 'contacts', 'contacts.contact_id') }}, 'hubspot', 'lifecyclestage',
+        contacts.lifecycle_stage, contacts.created_at, 'contacts:' || contacts.contact_id || ':lifecyclestage:current'
+    from {{ ref('stg_hubspot__contacts') }} as contacts
+    where jsonb_typeof(contacts.properties_with_history -> 'lifecyclestage') is distinct from 'array'
+      and contacts.lifecycle_stage is not null
+      and not exists (
+          select 1 from {{ ref('int_person_record_links') }} as links
+          where links.link_type = 'hubspot_merge'
+            and links.to_key = {{ record_key('hubspot', 'contacts', 'contacts.contact_id') }})
 ),
 
 marketo_status_changes as (
@@ -89,6 +102,16 @@ marketo_status_changes as (
       and lower(replace(primary_attribute_value, ' ', '')) = 'leadstatus'
 ),
 
+marketo_leads as (
+    select lead_id, lead_status, created_at from {{ ref('stg_marketo__leads') }}
+    union all
+    -- Leads known only from activities (deleted before Baton read them): created with the default status.
+    select source_id, '{{ var("marketo_default_lead_status") }}', created_at
+    from {{ ref('int_person_records_unioned') }}
+    where source_system = 'marketo'
+      and not exists (select 1 from {{ ref('stg_marketo__leads') }} as leads where leads.lead_id = source_id)
+),
+
 marketo_signals as (
     select
         {{ record_key('marketo', 'lead', 'leads.lead_id') }} as record_key,
@@ -96,7 +119,7 @@ marketo_signals as (
         coalesce(first_change.old_value, case when first_change.lead_id is null then leads.lead_status end) as value,
         leads.created_at as signaled_at,
         'lead:' || leads.lead_id || ':created' as signal_source_id
-    from {{ ref('stg_marketo__leads') }} as leads
+    from marketo_leads as leads
     left join marketo_status_changes as first_change
       on first_change.lead_id = leads.lead_id and first_change.change_number = 1
     union all
@@ -121,7 +144,9 @@ select
     signals.value,
     stage_map.stage,
     signals.signaled_at,
-    signals.signal_source_id
+    signals.signal_source_id,
+    -- The value a record was created with (not a change): a merged-away duplicate's is no news.
+    (signals.signal_source_id like '%:created' or signals.signal_source_id like '%:current') as is_initial_value
 from signals
 join stage_map
   on stage_map.source_system = signals.source_system

@@ -1,7 +1,8 @@
 -- One row per person × stage spell. Every system's signals for the person's records, in time
 -- order (ties: main-path order, then signal id); a signal repeating the stage the person is
 -- already in is the same entry seen again (e.g. Marketo's MQL and the CRM lead minutes later),
--- so a spell starts only when the stage changes.
+-- so a spell starts only when the stage changes. The initial value of a record merged away later
+-- is ignored: a duplicate created as `New` says nothing about its person.
 with signals as (
     select
         people.person_id,
@@ -14,6 +15,8 @@ with signals as (
     join {{ ref('int_people_matched_across_sources') }} as people using (record_key)
     join {{ ref('lifecycle_stages') }} as stages using (stage)
     where signals.signaled_at <= {{ as_of() }}
+      -- A duplicate created later (then merged away) does not send its person back a stage.
+      and not (signals.is_initial_value and people.is_merged)
 ),
 
 ordered as (

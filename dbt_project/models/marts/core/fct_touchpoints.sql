@@ -22,6 +22,10 @@ resolved as (
     from touches
     left join {{ ref('int_people_matched_across_sources') }} as by_record on by_record.record_key = touches.record_key
     left join people_by_email as by_email on by_email.email = touches.email
+),
+
+channel_map as (
+    select * from {{ ref('channel_mapping') }}
 )
 
 select
@@ -30,7 +34,16 @@ select
     accounts.account_id,
     resolved.touched_at,
     resolved.touch_type,
-    resolved.channel,
+    -- The channel_mapping seed: the source's own channel (program channel, campaign type) first,
+    -- then the touch type's default.
+    coalesce(
+        (select channel from channel_map
+          where channel_map.source_system = resolved.source_system and channel_map.match_field = resolved.channel_field
+            and lower(channel_map.match_value) = lower(resolved.channel_value) limit 1),
+        (select channel from channel_map
+          where channel_map.source_system = 'any' and channel_map.match_field = 'touch_type'
+            and channel_map.match_value = resolved.touch_type limit 1),
+        'other') as channel,
     resolved.campaign_id,
     resolved.source_system,
     resolved.source_object,

@@ -1,5 +1,5 @@
 select
-    id                                                          as activity_id,
+    coalesce(data ->> 'id', id)                                 as activity_id,
     data ->> 'leadId'                                           as lead_id,
     {{ json_timestamptz("data ->> 'activityDate'") }}           as deleted_at,
     _loaded_at
