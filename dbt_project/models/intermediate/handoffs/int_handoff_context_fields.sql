@@ -1,3 +1,4 @@
+{{ config(pre_hook="set local jit = off") }}
 {#-
     One row per handoff × required context field (CONTRACT.md §6): the value the handoff's CRM
     record (Salesforce lead or contact, HubSpot contact) carries as it stands at as-of, and
@@ -55,7 +56,7 @@ cross join lateral (
     values
         ('email', 'contact', record_values.email),
         ('company', 'firmographic', record_values.company),
-        ('title', 'firmographic', record_values.title),
+        ('title', 'person', record_values.title),
         ('industry', 'firmographic', record_values.industry),
         ('employee_count', 'firmographic', record_values.employee_count),
         ('country', 'firmographic', record_values.country),

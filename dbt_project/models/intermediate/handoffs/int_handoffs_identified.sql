@@ -1,3 +1,4 @@
+{{ config(pre_hook="set local jit = off") }}
 {#-
     One row per handoff (CONTRACT.md §4): a person entering mql, i.e. every mql spell of
     fct_lifecycle_stage_history (a re-entry after recycled is a new handoff). handed_off_at is

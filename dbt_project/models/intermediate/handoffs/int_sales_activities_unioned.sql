@@ -1,3 +1,4 @@
+{{ config(pre_hook="set local jit = off") }}
 {#-
     One row per logged sales activity × person it names, up to as-of: Salesforce Tasks
     (completed calls and emails), Salesforce Events (meetings, at their start once it has

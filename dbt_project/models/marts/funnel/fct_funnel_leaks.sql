@@ -1,3 +1,4 @@
+{{ config(pre_hook="set local jit = off") }}
 {#-
     One row per detected funnel leak (CONTRACT.md §5): nine rules, each driven by dbt vars
     (black_hole_business_days, sla_business_minutes, premature_give_up_attempts,
@@ -52,7 +53,7 @@ described_handoffs as (
 black_holes as (
     select
         'black_hole' as leak_type, person_id, handoff_id, owner_id,
-        {{ business_minutes_add('handed_off_at', black_hole_minutes + 1) }} as detected_at,
+        {{ business_minutes_add('handed_off_at', black_hole_minutes) }} as detected_at,
         'high' as severity,
         record_word || ' ' || person_label || ' handed to ' || owner_label || ' on ' || {{ readable_instant('handed_off_at') }}
             || ': no sales touch in ' || floor(business_minutes_to_as_of / {{ day_minutes }}.0)::int
@@ -64,7 +65,7 @@ black_holes as (
 slow_responses as (
     select
         'slow_response', person_id, handoff_id, owner_id,
-        {{ business_minutes_add('handed_off_at', sla_minutes + 1) }},
+        {{ business_minutes_add('handed_off_at', sla_minutes) }},
         case when response_business_minutes > {{ black_hole_minutes }} then 'high' else 'medium' end,
         record_word || ' ' || person_label || ' handed to ' || owner_label || ' on ' || {{ readable_instant('handed_off_at') }}
             || case
@@ -138,59 +139,49 @@ context_stripped as (
     where missing_context_field_count > 0
 ),
 
-handoff_touches as (
-    -- every sales touch inside a handoff, with who made it
+sales_touches as (
+    -- every sales touch with the handoff it belongs to (the latest at or before it; none before the first)
     select
-        handoffs.handoff_id,
-        handoffs.owner_id                                                         as handoff_owner_id,
         touches.person_id,
         touches.sales_activity_id,
         touches.touched_at,
         touches.owner_id                                                          as toucher_id,
         touches.owner_role                                                        as toucher_role,
         coalesce(lower(owners.email), touches.owner_id)                           as toucher_identity,
-        owners.name                                                               as toucher_label
-    from handoffs
-    join {{ ref('int_sales_activities_unioned') }} as touches
-      on touches.person_id = handoffs.person_id
-     and touches.touched_at >= handoffs.handed_off_at
-     and (handoffs.next_handoff_at is null or touches.touched_at < handoffs.next_handoff_at)
-    left join owners on owners.owner_id = touches.owner_id
-    where touches.is_sales_touch
-),
-
-all_sales_touches as (
-    select
-        touches.person_id, touches.touched_at, touches.owner_id,
-        coalesce(lower(owners.email), touches.owner_id)                           as toucher_identity,
-        owners.name                                                               as toucher_label
+        owners.name                                                               as toucher_label,
+        handoffs.handoff_id
     from {{ ref('int_sales_activities_unioned') }} as touches
     left join owners on owners.owner_id = touches.owner_id
+    left join handoffs
+      on handoffs.person_id = touches.person_id
+     and touches.touched_at >= handoffs.handed_off_at
+     and (handoffs.next_handoff_at is null or touches.touched_at < handoffs.next_handoff_at)
     where touches.is_sales_touch
 ),
 
 duplicate_touches as (
-    select distinct on (later.handoff_id)
-        later.handoff_id,
+    -- per person and handoff, the first touch that followed another sales user's within the window
+    select distinct on (later.person_id, later.handoff_id)
         later.person_id,
-        later.handoff_owner_id,
+        later.handoff_id,
+        later.toucher_id,
         later.touched_at,
         later.toucher_label,
         earlier.toucher_label                                                     as earlier_toucher_label,
         earlier.touched_at                                                        as earlier_touched_at
-    from handoff_touches as later
-    join all_sales_touches as earlier
+    from sales_touches as later
+    join sales_touches as earlier
       on earlier.person_id = later.person_id
      and earlier.touched_at < later.touched_at
      and earlier.touched_at >= later.touched_at - interval '{{ duplicate_days }} days'
      and earlier.toucher_identity <> later.toucher_identity
-    order by later.handoff_id, later.touched_at, earlier.touched_at desc
+    order by later.person_id, later.handoff_id, later.touched_at, later.sales_activity_id, earlier.touched_at desc
 ),
 
 duplicate_outreach as (
     select
         'duplicate_outreach', duplicate_touches.person_id, duplicate_touches.handoff_id,
-        duplicate_touches.handoff_owner_id,
+        duplicate_touches.toucher_id,
         duplicate_touches.touched_at,
         'medium',
         coalesce(people.person_label, duplicate_touches.person_id) || ' was touched by '
@@ -209,25 +200,25 @@ customer_wins as (
 ),
 
 customer_prospecting as (
-    select distinct on (touches.handoff_id)
-        touches.handoff_id,
+    select distinct on (touches.person_id, touches.handoff_id)
         touches.person_id,
-        touches.handoff_owner_id,
+        touches.handoff_id,
+        touches.toucher_id,
         touches.touched_at,
         touches.toucher_label,
         customer_wins.first_won_at
-    from handoff_touches as touches
+    from sales_touches as touches
     join people using (person_id)
     join customer_wins on customer_wins.account_id = people.account_id
     where touches.toucher_role = 'sdr'
       and customer_wins.first_won_at < touches.touched_at
-    order by touches.handoff_id, touches.touched_at
+    order by touches.person_id, touches.handoff_id, touches.touched_at, touches.sales_activity_id
 ),
 
 existing_customers_prospected as (
     select
         'existing_customer_prospected', customer_prospecting.person_id, customer_prospecting.handoff_id,
-        customer_prospecting.handoff_owner_id,
+        customer_prospecting.toucher_id,
         customer_prospecting.touched_at,
         'medium',
         coalesce(people.person_label, customer_prospecting.person_id) || ' was prospected by SDR '
@@ -246,7 +237,7 @@ current_stages as (
 last_touches as (
     select person_id, max(touched_at) as last_touched_at
     from (
-        select person_id, touched_at from {{ ref('int_sales_activities_unioned') }}
+        select person_id, touched_at from {{ ref('int_sales_activities_unioned') }} where is_sales_touch
         union all
         select person_id, touched_at from {{ ref('fct_touchpoints') }}
     ) as touches
@@ -255,15 +246,27 @@ last_touches as (
 ),
 
 latest_handoffs as (
-    select distinct on (person_id) person_id, handoff_id, owner_id
+    -- the person's latest handoff and its CRM record's owner today
+    select distinct on (handoffs.person_id)
+        handoffs.person_id,
+        handoffs.handoff_id,
+        case when coalesce(leads.owner_id, contacts.owner_id, hubspot_contacts.owner_id) is not null
+             then {{ owner_key('handoffs.crm_source_system', 'coalesce(leads.owner_id, contacts.owner_id, hubspot_contacts.owner_id)') }}
+        end                                                                       as owner_id
     from handoffs
-    order by person_id, handed_off_at desc
+    left join {{ ref('stg_salesforce__leads') }} as leads
+      on handoffs.crm_source_object = 'Lead' and leads.lead_id = handoffs.crm_source_id
+    left join {{ ref('stg_salesforce__contacts') }} as contacts
+      on handoffs.crm_source_object = 'Contact' and contacts.contact_id = handoffs.crm_source_id
+    left join {{ ref('stg_hubspot__contacts') }} as hubspot_contacts
+      on handoffs.crm_source_object = 'contacts' and hubspot_contacts.contact_id = handoffs.crm_source_id
+    order by handoffs.person_id, handoffs.handed_off_at desc
 ),
 
 stalled as (
     select
         'stalled', current_stages.person_id, latest_handoffs.handoff_id,
-        coalesce(people.owner_id, latest_handoffs.owner_id),
+        latest_handoffs.owner_id,
         greatest(current_stages.entered_at, last_touches.last_touched_at) + interval '{{ stalled_days }} days',
         case when current_stages.stage = 'sql' then 'high' else 'medium' end,
         coalesce(people.person_label, current_stages.person_id) || ' has sat in ' || current_stages.stage
@@ -276,10 +279,10 @@ stalled as (
     left join last_touches using (person_id)
     left join latest_handoffs using (person_id)
     left join people using (person_id)
-    left join owners as owner on owner.owner_id = coalesce(people.owner_id, latest_handoffs.owner_id)
-    where current_stages.entered_at < {{ as_of() }} - interval '{{ stalled_days }} days'
+    left join owners as owner on owner.owner_id = latest_handoffs.owner_id
+    where current_stages.entered_at <= {{ as_of() }} - interval '{{ stalled_days }} days'
       and (last_touches.last_touched_at is null
-           or last_touches.last_touched_at < {{ as_of() }} - interval '{{ stalled_days }} days')
+           or last_touches.last_touched_at <= {{ as_of() }} - interval '{{ stalled_days }} days')
 ),
 
 leaks as (

@@ -1,3 +1,4 @@
+{{ config(pre_hook="set local jit = off") }}
 {#-
     One row per handoff (a person entering mql; CONTRACT.md §4–5): who had it, what sales did
     and how fast, how it ended. Thresholds are dbt vars: sla_business_minutes,
@@ -170,7 +171,7 @@ marketing_touches as (
     from handoffs
     left join {{ ref('fct_touchpoints') }} as touchpoints
       on touchpoints.person_id = handoffs.person_id
-     and touchpoints.touched_at <= handoffs.handed_off_at
+     and touchpoints.touched_at < handoffs.handed_off_at
     group by handoffs.handoff_id
 ),
 
