@@ -20,7 +20,7 @@ from tests.e2e.attribution_expected import MODELS, Opportunity, Touch, expected_
 
 AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
 TOLERANCE = 1e-9
-ATTRIBUTION_MODELS = "int_attribution_touchpoints_in_window+"
+ATTRIBUTION_MODELS = "channel_mapping int_attribution_touchpoints_in_window+"
 
 UPSTREAM_DDL = """
 create schema if not exists marts;

@@ -64,6 +64,13 @@ windows as (
     from opportunities
 ),
 
+touch_type_channels as (
+    -- one row per system (or `any`) and touch type: assert_attribution_channel_mapping_is_unambiguous
+    select source_system, lower(match_value) as touch_type, channel
+    from {{ ref('channel_mapping') }}
+    where match_field = 'touch_type'
+),
+
 touches_in_window as (
     select
         windows.opportunity_id,
@@ -72,7 +79,8 @@ touches_in_window as (
         touchpoints.person_id,
         touchpoints.touched_at,
         touchpoints.touch_type,
-        touchpoints.channel,
+        -- the touch's own channel; else what the channel map says its touch type means
+        coalesce(touchpoints.channel, system_channels.channel, any_system_channels.channel) as channel,
         touchpoints.campaign_id,
         touchpoints.source_system,
         {% if form_fill_touch_types -%}
@@ -90,6 +98,12 @@ touches_in_window as (
     from windows
     inner join opportunity_people on opportunity_people.opportunity_id = windows.opportunity_id
     inner join {{ ref('fct_touchpoints') }} as touchpoints on touchpoints.person_id = opportunity_people.person_id
+    left join touch_type_channels as system_channels
+        on system_channels.touch_type = lower(touchpoints.touch_type)
+       and system_channels.source_system = touchpoints.source_system
+    left join touch_type_channels as any_system_channels
+        on any_system_channels.touch_type = lower(touchpoints.touch_type)
+       and any_system_channels.source_system = 'any'
     -- the lookback in whole seconds: a day is 86,400 s whatever the session's time zone
     where touchpoints.touched_at >= windows.opportunity_created_at - make_interval(secs => {{ lookback_days }} * 86400)
       and touchpoints.touched_at <= windows.window_ends_at
