@@ -440,6 +440,39 @@ def compute_truth(store, as_of: datetime | str | None = None, *, thresholds: Thr
     }
 
 
+def summarize_truth(truth: dict[str, list[dict]], settled_before: str | None = None) -> dict:
+    """The planted figures in a few numbers (shares of handoffs), for notes and the CLI.
+
+    Shares about response and outcome are measured on handoffs handed off before
+    `settled_before` (default: all), since the latest ones have not had time to play out."""
+    handoffs = truth["handoffs"]
+    settled = [h for h in handoffs if settled_before is None or h["handed_off_at"] < settled_before]
+    contacted = [h for h in settled if h["first_sales_touch_at"]]
+    worked_lost = [h for h in contacted if h["outcome"] != "converted"]
+    converted = [h for h in handoffs if h["outcome"] == "converted"]
+    closed = [h for h in handoffs if h["outcome"] in ("disqualified", "recycled", "no_response")]
+
+    def share(rows, test):
+        return round(sum(1 for r in rows if test(r)) / len(rows), 3) if rows else None
+
+    leak_counts: dict[str, int] = defaultdict(int)
+    for row in truth["leaks"]:
+        leak_counts[row["leak_type"]] += 1
+    return {
+        "people": len(truth["people"]), "handoffs": len(handoffs), "settled_handoffs": len(settled),
+        "misrouted": share(handoffs, lambda h: h["is_misrouted"]),
+        "never_contacted": share(settled, lambda h: h["first_sales_touch_at"] is None),
+        "first_response_over_5_business_days": share(contacted, lambda h: h["response_business_minutes"] > 2400),
+        "gave_up_within_two_touches": share(worked_lost, lambda h: h["sales_touch_attempts"] <= 2),
+        "worked_not_converted": share(contacted, lambda h: h["outcome"] != "converted"),
+        "converted_with_5_plus_touches": share(converted, lambda h: h["sales_touch_attempts"] >= 5),
+        "missing_behavioural_context": share(handoffs, lambda h: not h["has_behavioural_context"]),
+        "missing_firmographic_context": share(handoffs, lambda h: not h["has_firmographic_context"]),
+        "rejected_without_reason": share(closed, lambda h: not h["outcome_reason"]),
+        "leaks": dict(sorted(leak_counts.items())),
+    }
+
+
 def export_truth(store, out_dir: str | Path, as_of: datetime | str | None = None) -> Path:
     """Write every truth table as `<table>.jsonl` (plus `as_of.json`) into out_dir; returns out_dir."""
     out = Path(out_dir)
@@ -452,4 +485,5 @@ def export_truth(store, out_dir: str | Path, as_of: datetime | str | None = None
     resolved = as_of if as_of is not None else store.meta("world_end")
     (out / "as_of.json").write_text(json.dumps({"as_of": str(resolved), "seed": store.meta("seed"),
                                                 "people": store.meta("people")}) + "\n")
+    (out / "summary.json").write_text(json.dumps(summarize_truth(tables), indent=2) + "\n")
     return out
