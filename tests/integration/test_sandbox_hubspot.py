@@ -140,13 +140,14 @@ def test_hubspot_client_reads_v4_associations_in_both_directions(sandbox_server,
 
 def test_forms_submissions_and_email_events_page_to_every_record(sandbox_server, sandbox_world):
     clock = sandbox_server.clock
+    hs = hubspot(sandbox_server)
     forms, after = [], None
     while True:
-        body = get(sandbox_server, "/marketing/v3/forms", limit=2, **({"after": after} if after else {})).json()
-        forms.extend(body["results"])
-        after = (body.get("paging") or {}).get("next", {}).get("after")
-        if not after:
+        page = hs.marketing.forms.forms_api.get_page(limit=2, after=after)
+        forms.extend({"id": form.id} for form in page.results)
+        if not page.paging or not page.paging.next:
             break
+        after = page.paging.next.after
     assert sorted(f["id"] for f in forms) == sorted(v.id for v in current(sandbox_world, "forms", clock) if not v.deleted)
 
     submissions = []
