@@ -179,15 +179,14 @@ def demo_environment(server_url: str) -> dict[str, str]:
 
 
 def _demo_command(args) -> int:
-    from baton.sandbox.cli import cached_world
+    from baton.sandbox.cli import ensure_world
     from baton.sandbox.server import SandboxServer
-    from baton.sandbox.store import parse_iso
 
     started = time.monotonic()
     print(f"baton demo: sandbox world of {args.people:,} people (seed {args.seed})")
-    world_path = cached_world(people=args.people, seed=args.seed)
+    world_path = ensure_world(people=args.people, seed=args.seed)
     with SandboxServer(world_path) as server:
-        world_end = parse_iso(server.store.meta("world_end"))
+        world_end = datetime.fromisoformat(server.world_end.replace("Z", "+00:00"))
         run_date = args.date or (world_end - timedelta(microseconds=1)).date() + timedelta(days=1)
         server.set_clock(datetime.combine(run_date, datetime.min.time(), tzinfo=timezone.utc))
         print(f"baton demo: sandbox APIs (Salesforce, Marketo, HubSpot) at {server.url}")

@@ -42,7 +42,11 @@ def extract_source(source: str, start, end) -> dict:
     if conn is None:
         log.warning("%s: no connection %s_default configured; source skipped", source, source)
         return {"source": source, "skipped": True}
-    return run_source(source, conn, warehouse_url_for_task(), end=_instant(end))
+    results = run_source(source, conn, warehouse_url_for_task(), end=_instant(end))
+    streams = {r.stream: {"extracted": r.extracted, "loaded": r.loaded, "rejected": r.rejected} for r in results}
+    return {"source": source, "streams": streams,
+            "extracted": sum(s["extracted"] for s in streams.values()),
+            "rejected": sum(s["rejected"] for s in streams.values())}
 
 
 def build_warehouse(as_of) -> dict:
