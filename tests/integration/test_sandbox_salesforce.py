@@ -217,3 +217,11 @@ def test_whole_records_served_from_storage_equal_field_by_field_projection(tiny_
     for whole, picked in zip(stored, projected):
         assert picked["attributes"]["url"] == whole["attributes"]["url"].replace("v60.0", "v59.0")
         assert {k: v for k, v in whole.items() if k != "attributes"} == {k: v for k, v in picked.items() if k != "attributes"}
+
+
+def test_instance_url_is_the_address_the_client_used(tiny_server):
+    # inside docker compose the client reaches the sandbox as http://sandbox:8765, not by its bind address
+    port = tiny_server.url.rsplit(":", 1)[1]
+    issued = requests.post(tiny_server.url + "/services/oauth2/token", headers={"Host": f"sandbox:{port}"},
+                           data={"grant_type": "client_credentials", "client_id": "a", "client_secret": "b"}).json()
+    assert issued["instance_url"] == f"http://sandbox:{port}"

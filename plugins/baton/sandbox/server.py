@@ -59,6 +59,11 @@ class Request:
     def json(self) -> Any:
         return orjson.loads(self.body) if self.body else {}
 
+    def base_url(self, fallback: str) -> str:
+        """The URL the client reached us by (the Host it sent): right from inside a container too."""
+        host = self.headers.get("host")
+        return f"http://{host}" if host else fallback
+
     def bearer_token(self) -> str | None:
         header = self.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")

@@ -284,7 +284,7 @@ class HubSpotApi:
         if start + limit < len(ids):
             next_id = str(ids[start + limit])
             payload["paging"] = {"next": {"after": next_id,
-                                          "link": f"{self.sandbox.url}{request.path}?after={next_id}"}}
+                                          "link": f"{request.base_url(self.sandbox.url)}{request.path}?after={next_id}"}}
         self._served(len(results))
         return json_reply(200, payload)
 
@@ -527,7 +527,7 @@ class HubSpotApi:
             last = page[-1]
             token = _encode_cursor(last[0], last[1])
             body += b"," + orjson.dumps({"paging": {"next": {
-                "after": token, "link": f"{self.sandbox.url}{request.path}?after={token}"}}})[1:-1]
+                "after": token, "link": f"{request.base_url(self.sandbox.url)}{request.path}?after={token}"}}})[1:-1]
         self._served(len(page))
         return Reply(200, body + b"}")
 

@@ -64,7 +64,7 @@ class SalesforceApi:
         if not self.sandbox.accepts(SYSTEM, form.get("client_id"), form.get("client_secret")):
             return json_reply(400, {"error": "invalid_client", "error_description": "invalid client credentials"})
         token = self.sandbox.tokens.issue(SYSTEM, self.sandbox.token_ttl_seconds, prefix=_ORG_ID + "!")
-        url = self.sandbox.url
+        url = request.base_url(self.sandbox.url)
         return json_reply(200, {
             "access_token": token,
             "signature": secrets.token_urlsafe(32),
