@@ -118,6 +118,7 @@ resolved_outcomes as (
         reasons.outcome_reason,
         coalesce(outcomes.terminal_at, outcomes.accepted_at)                     as outcome_at,
         outcomes.terminal_at,
+        outcomes.accepted_at,
         coalesce(reasons.outcome_reason in (
             {%- for reason in no_response_reasons %}'{{ reason }}'{{ ", " if not loop.last }}{% endfor -%}
         ), false)                                                                as is_no_response_reason
@@ -235,6 +236,7 @@ assembled as (
         resolved_outcomes.outcome_reason,
         resolved_outcomes.outcome_at,
         resolved_outcomes.is_no_response_reason,
+        resolved_outcomes.accepted_at,
         coalesce(marketing_touches.marketing_touches_before_handoff, 0)          as marketing_touches_before_handoff,
         marketing_touches.last_touch_campaign_id,
         marketing_touches.last_touch_channel,
@@ -301,6 +303,7 @@ select
     outcome_reason,
     outcome_at,
     is_no_response_reason,
+    accepted_at,
     marketing_touches_before_handoff::integer                                    as marketing_touches_before_handoff,
     last_touch_campaign_id,
     last_touch_channel,
