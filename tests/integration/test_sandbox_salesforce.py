@@ -225,3 +225,22 @@ def test_instance_url_is_the_address_the_client_used(tiny_server):
     issued = requests.post(tiny_server.url + "/services/oauth2/token", headers={"Host": f"sandbox:{port}"},
                            data={"grant_type": "client_credentials", "client_id": "a", "client_secret": "b"}).json()
     assert issued["instance_url"] == f"http://sandbox:{port}"
+
+
+def test_not_like_underscore_offset_and_two_key_order(tiny_server):
+    not_nurture = records(tiny_server, "SELECT Id FROM Lead WHERE NOT (Status = 'Nurture' OR Status <> 'Nurture')"
+                                       " AND NumberOfEmployees < 100")
+    assert not_nurture == []
+    single_char = records(tiny_server, "SELECT Email FROM Lead WHERE Email LIKE 'person_@example.com'")
+    assert sorted(r["Email"] for r in single_char) == sorted(f"Person{n}@Example.com" for n in range(1, 10)
+                                                             if n != TINY.deleted_lead)
+    page = records(tiny_server, "SELECT Id, Status, NumberOfEmployees FROM Lead WHERE NumberOfEmployees <= 120"
+                                " ORDER BY Status DESC, NumberOfEmployees ASC LIMIT 3 OFFSET 1")
+    def status(n):
+        return "Working - Contacted" if n == TINY.updated_lead else \
+            ("Open - Not Contacted", "Working - Contacted", "Nurture")[n % 3]
+
+    live = [n for n in range(1, 13) if n != TINY.deleted_lead]
+    by_status_desc_then_size = sorted(live, key=lambda n: (status(n), -n), reverse=True)
+    expected = [(status(n), n) for n in by_status_desc_then_size[1:4]]
+    assert [(r["Status"], r["NumberOfEmployees"]) for r in page] == [(s, n * 10) for s, n in expected]
