@@ -36,7 +36,7 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 
 from baton.sandbox.faults import FaultPlan
-from baton.sandbox.store import WorldStore, iso, parse_iso
+from baton.sandbox.store import WorldStore, iso
 
 log = logging.getLogger(__name__)
 

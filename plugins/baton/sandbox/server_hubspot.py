@@ -24,7 +24,7 @@ from baton.sandbox.catalog import (
     HUBSPOT_PROPERTIES,
 )
 from baton.sandbox.server import Reply, Request, current_rows, data_by_seq, json_reply
-from baton.sandbox.store import iso, parse_iso
+from baton.sandbox.store import iso
 
 SYSTEM = "hubspot"
 LIST_LIMIT = 100
