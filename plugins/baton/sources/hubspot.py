@@ -19,7 +19,7 @@ import requests
 
 from baton.load.loader import RecordShape, parse_instant
 from baton.sources.base import Stream, Window, epoch_ms
-from baton.sources.http import ApiClient, ApiError, Verdict, parse_body, retry_after
+from baton.sources.api import ApiClient, ApiError, Verdict, parse_body, retry_after
 
 SEARCH_CEILING = 10_000
 SEARCH_PAGE = 200

@@ -27,7 +27,7 @@ import requests
 from baton.load.loader import RecordShape, parse_instant
 from baton.load.schema import ensure_raw_table
 from baton.sources.base import Stream, Window, iso_z
-from baton.sources.http import ApiClient, ApiError, Verdict, parse_body
+from baton.sources.api import ApiClient, ApiError, Verdict, parse_body
 
 TYPES_PER_CALL = 10
 LEADS_PER_CALL = 300
@@ -298,3 +298,6 @@ STREAMS: tuple[Stream, ...] = (
 
 def client_from_connection(conn, **kwargs) -> MarketoClient:
     return MarketoClient(conn.base_url, conn.login or "", conn.password or "", **kwargs)
+
+# The lead stream reads the lead ids the activity stream landed: it runs after it.
+STAGES = (("activity_type", "program", "activity"), ("lead", "deleted_lead"))

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from baton.connections import ConnectionFields, get_connection
 from baton.load.loader import LoadResult, StreamLoader, new_load_id, read_sync_state
 from baton.sources.base import Stream, Window, utc
-from baton.sources.http import ApiError, RetryPolicy, redact
+from baton.sources.api import ApiError, RetryPolicy, redact
 
 log = logging.getLogger(__name__)
 
@@ -132,3 +132,26 @@ def _progress_bar(name: str, enabled: bool):
     from tqdm import tqdm
 
     return tqdm(desc=name, unit=" rec", dynamic_ncols=True)
+
+
+def stages_of(source: str) -> tuple[tuple[str, ...], ...]:
+    """Streams in the order their DAG runs them: each stage after the one before (Marketo's
+    lead stream reads the lead ids the activity stream landed)."""
+    module = source_module(source)
+    return getattr(module, "STAGES", (tuple(stream.name for stream in module.STREAMS),))
+
+
+def summary(result: LoadResult) -> dict:
+    """A load's counts as plain JSON (what a DAG task returns to XCom)."""
+    return {"source": result.source, "stream": result.stream, "load_id": result.load_id,
+            "extracted": result.extracted, "loaded": result.loaded, "rejected": result.rejected,
+            "changed": result.changed, "status": result.status,
+            "watermark": result.watermark.isoformat() if result.watermark else None}
+
+
+def run_for_task(source: str, streams: Sequence[str], connection: ConnectionFields, warehouse_url: str,
+                 end) -> list[dict]:
+    """The extract DAGs' task body: these streams of the source up to the data interval's end."""
+    end_instant = end if isinstance(end, datetime) else datetime.fromisoformat(str(end).replace("Z", "+00:00"))
+    results = run_source(source, connection, warehouse_url, end=end_instant, streams=streams)
+    return [summary(result) for result in results]

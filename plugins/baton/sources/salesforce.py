@@ -21,7 +21,7 @@ import requests
 
 from baton.load.loader import RecordShape
 from baton.sources.base import Stream, Window, iso_z
-from baton.sources.http import ApiClient, ApiError, Verdict, parse_body, retry_after
+from baton.sources.api import ApiClient, ApiError, Verdict, parse_body, retry_after
 
 API_VERSION = "v60.0"
 # Compound and binary fields cannot be selected beside their components in every org.

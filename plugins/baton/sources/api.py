@@ -1,5 +1,8 @@
 """The base API client every source builds on: auth, retries, rate limits, timeouts, no secrets in logs.
 
+(Not named http.py: Airflow imports every module under plugins/ by its bare name, which would
+shadow the standard library's http.)
+
 A vendor client subclasses `ApiClient` and says three things: how to authenticate, which
 headers carry the credential, and how to read an answer (`classify`: ok, retry after a wait,
 re-authenticate, out of quota, or fatal). The loop here does the rest: exponential backoff
