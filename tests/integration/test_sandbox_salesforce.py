@@ -244,3 +244,14 @@ def test_not_like_underscore_offset_and_two_key_order(tiny_server):
     by_status_desc_then_size = sorted(live, key=lambda n: (status(n), -n), reverse=True)
     expected = [(status(n), n) for n in by_status_desc_then_size[1:4]]
     assert [(r["Status"], r["NumberOfEmployees"]) for r in page] == [(s, n * 10) for s, n in expected]
+
+
+def test_retrieve_one_record_and_its_deleted_or_unknown_answers(tiny_server):
+    headers = {"Authorization": f"Bearer {token(tiny_server)['access_token']}"}
+    base = f"{tiny_server.url}/services/data/v60.0/sobjects/Lead/"
+    one = requests.get(base + sf_id("Lead", 1), headers=headers)
+    assert one.status_code == 200 and one.json()["Email"] == "Person1@Example.com"
+    assert one.headers["Sforce-Limit-Info"].startswith("api-usage=")
+    deleted = requests.get(base + sf_id("Lead", TINY.deleted_lead), headers=headers)
+    assert deleted.status_code == 404 and deleted.json()[0]["errorCode"] == "ENTITY_IS_DELETED"
+    assert requests.get(base + "00Q000000000000AAA", headers=headers).status_code == 404

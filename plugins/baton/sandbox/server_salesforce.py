@@ -85,6 +85,12 @@ class SalesforceApi:
         state = self.sandbox.tokens.check(SYSTEM, request.bearer_token())
         if state != "ok":
             return _error(401, "INVALID_SESSION_ID", "Session expired or invalid")
+        reply = self._route(request, path)
+        # as Salesforce does: the org's API use so far on every answer
+        reply.headers.setdefault("Sforce-Limit-Info", f"api-usage={self.sandbox.stats()['requests_by_system']['salesforce']}/15000")
+        return reply
+
+    def _route(self, request: Request, path: str) -> Reply:
         if path.rstrip("/") == "/services/data":
             return json_reply(200, [{"label": f"API {v}", "url": f"/services/data/v{v}", "version": v}
                                     for v in _API_VERSIONS])
@@ -105,11 +111,31 @@ class SalesforceApi:
         describe = re.match(r"^/sobjects/([A-Za-z_]+)(/describe)?$", rest)
         if describe:
             return self._describe(describe.group(1), version)
+        retrieve = re.match(r"^/sobjects/([A-Za-z_]+)/([0-9A-Za-z]{15,18})$", rest)
+        if retrieve:
+            return self._retrieve(retrieve.group(1), retrieve.group(2))
         if rest == "":
             return json_reply(200, {"query": f"/services/data/{version}/query",
                                     "queryAll": f"/services/data/{version}/queryAll",
                                     "sobjects": f"/services/data/{version}/sobjects"})
         return _error(404, "NOT_FOUND", "The requested resource does not exist")
+
+    def _retrieve(self, name: str, record_id: str) -> Reply:
+        canonical = {n.lower(): n for n in SALESFORCE_OBJECTS}.get(name.lower())
+        if canonical is None:
+            return _error(404, "NOT_FOUND", "The requested resource does not exist")
+        clock = self.sandbox.clock_iso
+        with self.sandbox.pool.store() as store:
+            row = store.db.execute(
+                "select deleted, data from versions where system = 'salesforce' and object = ? and id = ?"
+                " and valid_from <= ? and (valid_to is null or valid_to > ?)", (canonical, record_id, clock, clock)).fetchone()
+        if row is None:
+            return _error(404, "NOT_FOUND", "The requested resource does not exist")
+        if row[0]:
+            return _error(404, "ENTITY_IS_DELETED", "entity is deleted")
+        self.sandbox.count("records")
+        self.sandbox.count("records:salesforce")
+        return Reply(200, row[1].encode())
 
     def _describe(self, name: str, version: str) -> Reply:
         canonical = {n.lower(): n for n in SALESFORCE_OBJECTS}.get(name.lower())
