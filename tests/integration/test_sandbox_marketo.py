@@ -169,3 +169,12 @@ def test_programs_page_by_offset_and_end_with_marketo_warning(tiny_server):
     past = api(tiny_server, "/rest/asset/v1/programs.json", offset=6, maxReturn=3)
     assert [p["id"] for p in first["result"] + second["result"]] == list(range(1, TINY.programs + 1))
     assert "result" not in past and past["warnings"] == ["No assets found for the given search criteria."]
+
+
+def test_activities_can_be_asked_for_a_few_leads(tiny_server):
+    token = api(tiny_server, "/rest/v1/activities/pagingtoken.json", sinceDatetime="2026-05-01")["nextPageToken"]
+    body = api(tiny_server, "/rest/v1/activities.json", nextPageToken=token, activityTypeIds="1,2,6,10,11",
+               leadIds="2,3")
+    # activity n belongs to lead 1 + n % 50
+    expected = [n for n in range(1, TINY.activities + 1) if 1 + n % TINY.marketo_leads in (2, 3)]
+    assert [a["id"] for a in body["result"]] == expected

@@ -26,6 +26,8 @@ MAX_ACTIVITY_TYPE_IDS = 10
 SCAN_LIMIT = 50_000            # rows looked at per activities request before answering a partial page
 DEFAULT_LEAD_FIELDS = ("id", "updatedAt", "lastName", "email", "createdAt", "firstName")
 _TYPE_ID = re.compile(rb'"activityTypeId":\s*(\d+)')
+_LEAD_ID = re.compile(rb'"leadId":\s*(\d+)')
+MAX_LEAD_IDS = 30
 
 # primary attribute and attributes of each standard activity type, as types.json describes them
 _TYPE_SHAPES = {
@@ -162,12 +164,18 @@ class MarketoApi:
             return _fail("1003", f"Invalid activityTypeIds: {raw_ids}")
         if len(type_ids) > MAX_ACTIVITY_TYPE_IDS:
             return _fail("1003", f"Too many activityTypeIds (max {MAX_ACTIVITY_TYPE_IDS})")
-        return self._activity_page(request, type_ids)
+        raw_leads = request.param("leadIds")
+        lead_ids = None
+        if raw_leads:
+            lead_ids = {v.strip().encode() for v in raw_leads.split(",") if v.strip()}
+            if len(lead_ids) > MAX_LEAD_IDS or not all(v.isdigit() for v in lead_ids):
+                return _fail("1003", f"leadIds must be at most {MAX_LEAD_IDS} integer ids")
+        return self._activity_page(request, type_ids, lead_ids)
 
     def _deleted_leads(self, request: Request) -> Reply:
         return self._activity_page(request, {37})
 
-    def _activity_page(self, request: Request, type_ids: set[int]) -> Reply:
+    def _activity_page(self, request: Request, type_ids: set[int], lead_ids: set[bytes] | None = None) -> Reply:
         token = request.param("nextPageToken")
         if not token:
             return _fail("701", "nextPageToken cannot be blank")
@@ -204,6 +212,10 @@ class MarketoApi:
                     match = _TYPE_ID.search(encoded)
                     type_id = match.group(1) if match else str(orjson.loads(data).get("activityTypeId")).encode()
                     if type_id in wanted:
+                        if lead_ids is not None:
+                            lead = _LEAD_ID.search(encoded)
+                            if lead is None or lead.group(1) not in lead_ids:
+                                continue
                         found.append(encoded)
                         if len(found) >= batch_size:
                             break
