@@ -107,7 +107,7 @@ premature_give_ups as (
         outcome_at,
         'high',
         record_word || ' ' || person_label || ' handed to ' || owner_label || ' on ' || {{ readable_instant('handed_off_at') }}
-            || ' closed as ' || outcome || ' ("' || outcome_reason || '") on ' || {{ readable_instant('outcome_at') }}
+            || ', closed as ' || outcome || ' ("' || outcome_reason || '") on ' || {{ readable_instant('outcome_at') }}
             || ' after ' || sales_touch_attempts || ' sales touch attempt'
             || case when sales_touch_attempts = 1 then '' else 's' end || ' (fewer than {{ give_up_attempts }}).'
     from described_handoffs
@@ -122,7 +122,7 @@ rejections_without_reason as (
         outcome_at,
         'low',
         record_word || ' ' || person_label || ' handed to ' || owner_label || ' on ' || {{ readable_instant('handed_off_at') }}
-            || ' was ' || outcome || ' on ' || {{ readable_instant('outcome_at') }} || ' with no reason recorded.'
+            || ', was ' || outcome || ' on ' || {{ readable_instant('outcome_at') }} || ' with no reason recorded.'
     from described_handoffs
     where outcome in ('disqualified', 'recycled') and outcome_reason is null
 ),
