@@ -43,10 +43,10 @@ def _airflow(env: dict[str, str]) -> str:
 
 def ensure_airflow_db(env: dict[str, str]) -> None:
     """Create or upgrade Airflow's SQLite metadata database once per Airflow version."""
-    import airflow
+    from importlib.metadata import version
 
     home = Path(env["AIRFLOW_HOME"])
-    marker = home / f".migrated-{airflow.__version__}"
+    marker = home / f".migrated-{version('apache-airflow')}"
     if marker.exists():
         return
     log_file = home / "db-migrate.log"

@@ -6,6 +6,7 @@ its data survives between runs, so a second `make demo` reuses it.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -29,9 +30,14 @@ def _pgserver_bin(name: str) -> str:
 
 def start_embedded() -> str:
     """Start (or reuse) the embedded server and return a URL to Baton's database in it."""
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(state_path("run")))
+    if "XDG_RUNTIME_DIR" not in os.environ:  # pgserver's platformdirs wants a private runtime dir
+        runtime = state_path("run", "x").parent
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        runtime.chmod(0o700)
+        os.environ["XDG_RUNTIME_DIR"] = str(runtime)
     import pgserver
 
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
     server = pgserver.get_server(str(embedded_data_dir()), cleanup_mode=None)
     base = server.get_uri()
     import psycopg
