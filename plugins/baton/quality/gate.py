@@ -62,11 +62,6 @@ def run_gate(warehouse_url: str, *, as_of: datetime | None = None, schema_suffix
 
     results, docs = run_suites(warehouse_url, suites, as_of=as_of, schema_suffix=schema_suffix,
                                gx_root=gx_root or default_gx_root(), previous_row_counts=previous_counts)
-    if flags is not None:
-        results.append(CheckResult(
-            relation="quality.lead_context_flags", checked_relation=f"{marts_schema}.fct_handoffs",
-            check="lead_context_flags_refreshed", expectation_type="baton_lead_context_flags", column=None,
-            severity="warn", success=flags["flags"] == 0, observed=flags))
     if schema_suffix and not marts_built:
         results.append(CheckResult(
             relation="marts", checked_relation=marts_schema, check="marts_were_built",
@@ -93,7 +88,7 @@ def run_gate(warehouse_url: str, *, as_of: datetime | None = None, schema_suffix
         log.error("check failed: %s", r.summary)
     summary = {"run_id": run_id, "as_of": as_of.isoformat(), "checked_schema": marts_schema,
                "checks": len(results), "errors": len(failed), "warnings": len(warnings),
-               "relations": len(suites), "lead_context_flags": (flags or {}).get("flags"), "data_docs": docs}
+               "relations": len(suites), "lead_context_flags": flags, "data_docs": docs}
     log.info("quality gate %s: %s checks over %s relations, %s errors, %s warnings; Data Docs: %s",
              "failed" if failed else "passed", len(results), len(suites), len(failed), len(warnings), docs)
     if failed:

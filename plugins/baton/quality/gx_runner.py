@@ -1,7 +1,7 @@
 """Running the suites with Great Expectations 1.x from Baton's own code (no Airflow provider).
 
-A file context under `.baton/gx/` keeps the validation results and the Data Docs site, rebuilt
-on every run. The warehouse URL never lands in GX's config files: the datasource reads it
+An in-memory context per run; its Data Docs site is written to `.baton/gx/data_docs/` on every
+run (the history of results is kept in quality.validation_runs). The warehouse URL never lands in GX's config files: the datasource reads it
 from an environment variable GX substitutes at run time.
 """
 
@@ -78,27 +78,15 @@ def run_suites(warehouse_url: str, suites: list[Suite], *, as_of: datetime, sche
         return [], None
     quiet_gx_logging()
     import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     with _warehouse_url_in_env(sqlalchemy_url(warehouse_url)):
-        return _run(gx, ExpectationConfiguration, ProgressBarsConfig, suites, as_of=as_of, schema_suffix=schema_suffix,
+        return _run(gx, ExpectationConfiguration, suites, as_of=as_of, schema_suffix=schema_suffix,
                     gx_root=gx_root, previous_row_counts=previous_row_counts)
 
 
-def _run(gx, ExpectationConfiguration, ProgressBarsConfig, suites, *, as_of, schema_suffix, gx_root,
-         previous_row_counts):
-    context = gx.get_context(mode="file", project_root_dir=str(gx_root))
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    # Rebuilt from the suite files every run: the JSON under expectations/ is the only definition.
-    for name in [c.name for c in context.checkpoints.all()]:
-        context.checkpoints.delete(name)
-    for name in [v.name for v in context.validation_definitions.all()]:
-        context.validation_definitions.delete(name)
-    for name in [s.name for s in context.suites.all()]:
-        context.suites.delete(name)
-    if DATASOURCE in context.data_sources.all():
-        context.data_sources.delete(DATASOURCE)
+def _run(gx, ExpectationConfiguration, suites, *, as_of, schema_suffix, gx_root, previous_row_counts):
+    context = _context(gx, gx_root)
     datasource = context.data_sources.add_postgres(DATASOURCE, connection_string="${" + _URL_VARIABLE + "}")
 
     definitions, parameters, by_suite_name = [], {}, {}
@@ -141,6 +129,31 @@ def _run(gx, ExpectationConfiguration, ProgressBarsConfig, suites, *, as_of, sch
                 severity=severity_of(expectation), success=bool(item.success), observed=_observed(item)))
     docs = context.get_docs_sites_urls() if build_docs else []
     return results, (docs[0]["site_url"] if docs else None)
+
+
+def _context(gx, gx_root: Path):
+    """An in-memory context (suites, datasource, results) whose Data Docs site is a folder on disk.
+
+    A file context rewrites its YAML on every asset added (quadratic in the number of suites);
+    the suites live in expectations/ and the results in quality.validation_runs, so nothing else
+    needs to persist. The docs show the latest run.
+    """
+    from great_expectations.data_context.types.base import (
+        DataContextConfig, InMemoryStoreBackendDefaults, ProgressBarsConfig,
+    )
+
+    docs_dir = Path(gx_root) / "data_docs"
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        data_docs_sites={"local_site": {
+            "class_name": "SiteBuilder", "show_how_to_buttons": False,
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }},
+        progress_bars=ProgressBarsConfig(globally=False),
+        analytics_enabled=False,
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
 
 
 def _observed(item) -> dict:
