@@ -111,8 +111,14 @@ def _holders(path: list[Touch], opportunity: Opportunity, *, with_closed_won: bo
 
 
 def expected_credits(opportunities: Iterable[Opportunity], touches: Iterable[Touch], *, as_of: datetime,
-                     lookback_days: float = 365, half_life_days: float = 7) -> dict[tuple[str, str, str], float]:
-    """(opportunity_id, touchpoint_id, model) → credit for every touch in each model's path."""
+                     lookback_days: float = 365, half_life_days: float = 7,
+                     position_models: dict[str, tuple[dict[str, float], float]] | None = None,
+                     ) -> dict[tuple[str, str, str], float]:
+    """(opportunity_id, touchpoint_id, model) → credit for every touch in each model's path.
+
+    `position_models` replaces the default weights of the models it names.
+    """
+    models_weights = {**POSITION_MODELS, **(position_models or {})}
     by_person: dict[str, list[Touch]] = defaultdict(list)
     for touch in touches:
         by_person[touch.person_id].append(touch)
@@ -132,7 +138,7 @@ def expected_credits(opportunities: Iterable[Opportunity], touches: Iterable[Tou
                 path = to_close if model == "full_path" else to_creation
                 if not path:
                     continue
-                weights, rest_share = POSITION_MODELS[model]
+                weights, rest_share = models_weights[model]
                 holders = _holders(path, opportunity, with_closed_won=(model == "full_path"))
                 shares = _positional_credits(path, holders, weights, rest_share)
             for touchpoint_id, credit in shares.items():

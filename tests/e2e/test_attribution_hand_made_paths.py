@@ -199,3 +199,33 @@ def test_the_hand_made_world_exercises_every_model_and_edge_case(built):
     assert len({t.touched_at for t in touches}) < len(touches), "same-instant touches"
     assert any(o.is_won for o in opportunities) and any(o.is_closed and not o.is_won for o in opportunities)
     assert any(not o.is_closed and o.closed_at for o in opportunities), "a re-opened opportunity"
+
+
+# Non-default vars: a shorter lookback, a faster decay and other u_shaped weights.
+CUSTOM_VARS = {
+    "attribution_lookback_days": 90,
+    "attribution_time_decay_half_life_days": 3,
+    "attribution_position_weights": {"u_shaped": {"first_touch": 0.5, "lead_creation": 0.3, "rest": 0.2}},
+}
+
+
+def test_lookback_half_life_and_position_weights_follow_their_vars(server_url):
+    from tests.fixtures.warehouse import _create_database, _drop_database
+
+    name, url = _create_database(server_url, "baton_attr_vars")
+    try:
+        opportunities, touches, touch_rows, opportunity_rows, role_rows = hand_made_world(seed=23)
+        write_upstream(url, touch_rows, opportunity_rows, role_rows)
+        result = dbt(["build", "--select", *ATTRIBUTION_MODELS.split(), "--exclude", "test_type:unit"], url,
+                     vars={"as_of": AS_OF.isoformat(), **CUSTOM_VARS}, target_name="attribution_tests")
+        assert result.success, (result.exception, result.failures())
+        actual = read_attribution(url)
+    finally:
+        _drop_database(server_url, name)
+    expected = expected_credits(opportunities, touches, as_of=AS_OF, lookback_days=90, half_life_days=3,
+                                position_models={"u_shaped": ({"FT": 0.5, "LC": 0.3}, 0.2)})
+    default = expected_credits(opportunities, touches, as_of=AS_OF)
+    assert set(expected) != set(default), "the shorter lookback must leave some touches out"
+    assert set(actual) == set(expected)
+    wrong = [(key, actual[key][0], credit) for key, credit in expected.items() if abs(actual[key][0] - credit) > TOLERANCE]
+    assert not wrong, wrong[:10]
