@@ -1,0 +1,158 @@
+"""The nightly leak digest reaches a real HTTP receiver on 127.0.0.1 in Slack's incoming-webhook format."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import psycopg
+import pytest
+
+from baton.notify import DigestFailed, post_digest, render_digest
+
+AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+class Receiver:
+    """A local webhook: records each JSON body, answers with `status`."""
+
+    def __init__(self):
+        self.bodies: list[dict] = []
+        self.status = 200
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                receiver.bodies.append(json.loads(self.rfile.read(length)))
+                self.send_response(receiver.status)
+                self.end_headers()
+                self.wfile.write(b"ok" if receiver.status == 200 else b"invalid_payload")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/services/T000/B000/secret"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.close()
+
+
+PEOPLE = [("p1", "Ada", "Lovelace", "ada@acme.test"), ("p2", "Bob", "Stone", "bob@globex.test"),
+          ("p3", "Cy", "Young", "cy@initech.test"), ("p4", "Di", "Prince", "di@umbrella.test")]
+OWNERS = [("u1", "Sam SDR", "sam@seller.test"), ("u2", "Alex AE", "alex@seller.test")]
+
+
+def make_leak_marts(url: str, leaks: list[tuple]) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("create schema if not exists marts")
+        conn.execute("create table if not exists marts.dim_people"
+                     " (person_id text, first_name text, last_name text, email text)")
+        conn.execute("create table if not exists marts.dim_owners (owner_id text, name text, email text)")
+        conn.execute("create table if not exists marts.fct_funnel_leaks (leak_id text, leak_type text,"
+                     " person_id text, handoff_id text, owner_id text, detected_at timestamptz, severity text,"
+                     " detail text)")
+        if not conn.execute("select exists (select 1 from marts.dim_people)").fetchone()[0]:
+            with conn.cursor() as cursor:
+                cursor.executemany("insert into marts.dim_people values (%s, %s, %s, %s)", PEOPLE)
+                cursor.executemany("insert into marts.dim_owners values (%s, %s, %s)", OWNERS)
+        with conn.cursor() as cursor:
+            cursor.executemany("insert into marts.fct_funnel_leaks values (%s, %s, %s, %s, %s, %s, %s, %s)", leaks)
+
+
+def day(n: float) -> datetime:
+    return AS_OF - timedelta(days=n)
+
+
+TONIGHTS_LEAKS = [
+    ("l-stalled", "stalled", "p4", None, "u2", day(3), "low", "no touch or stage change in 30 days"),
+    ("l-misrouted", "misrouted", "p3", "h3", "u1", day(2), "medium", "the account belongs to Alex AE"),
+    ("l-sla", "slow_response", "p2", "h2", "u1", day(1), "high", "first sales touch after 912 business minutes"),
+    ("l-black", "black_hole", "p1", "h1", "u1", day(0.5), "high", "no sales touch in 2400 business minutes"),
+    ("l-old", "black_hole", "p3", "h9", "u2", day(40), "high", "no sales touch in 9000 business minutes"),
+]
+
+
+def section_lines(body: dict) -> list[str]:
+    return [line for block in body["blocks"] if block["type"] == "section"
+            for line in block["text"]["text"].split("\n")]
+
+
+def test_the_webhook_receives_new_leaks_black_holes_and_sla_breaches_first(fresh_warehouse, receiver):
+    make_leak_marts(fresh_warehouse, TONIGHTS_LEAKS)
+
+    result = post_digest(fresh_warehouse, as_of=AS_OF, url=receiver.url)
+
+    assert result["status"] == "sent" and result["leaks"] == 4
+    assert len(receiver.bodies) == 1
+    body = receiver.bodies[0]
+    assert "4 new funnel leaks" in body["text"]
+    lines = section_lines(body)
+    assert len(lines) == 4  # the 40-day-old black hole is history, not news
+    assert [line.split("*")[1] for line in lines] == ["Black hole", "SLA breach", "Misrouted", "Stalled"]
+    # Each line names the person, the owner and what is overdue.
+    assert "Ada Lovelace (ada@acme.test)" in lines[0] and "Sam SDR" in lines[0]
+    assert "no sales touch in 2400 business minutes" in lines[0]
+    assert "Bob Stone" in lines[1] and "Sam SDR" in lines[1] and "912 business minutes" in lines[1]
+    assert "Di Prince" in lines[3] and "Alex AE" in lines[3]
+
+
+def test_a_second_digest_sends_only_the_leaks_not_sent_before(fresh_warehouse, receiver):
+    make_leak_marts(fresh_warehouse, TONIGHTS_LEAKS)
+    post_digest(fresh_warehouse, as_of=AS_OF, url=receiver.url)
+    make_leak_marts(fresh_warehouse, [("l-new", "black_hole", "p2", "h7", "u2", AS_OF + timedelta(hours=20),
+                                       "high", "no sales touch in 2410 business minutes")])
+
+    result = post_digest(fresh_warehouse, as_of=AS_OF + timedelta(days=1), url=receiver.url)
+
+    assert result["leaks"] == 1
+    lines = section_lines(receiver.bodies[1])
+    assert len(lines) == 1 and "Bob Stone" in lines[0] and "Alex AE" in lines[0]
+
+
+def test_a_refused_digest_keeps_its_leaks_for_the_next_one(fresh_warehouse, receiver):
+    make_leak_marts(fresh_warehouse, TONIGHTS_LEAKS)
+    receiver.status = 400
+    with pytest.raises(DigestFailed) as failure:
+        post_digest(fresh_warehouse, as_of=AS_OF, url=receiver.url)
+    assert "secret" not in str(failure.value)  # the webhook URL's path is the credential
+
+    receiver.status = 200
+    result = post_digest(fresh_warehouse, as_of=AS_OF, url=receiver.url)
+    assert result["leaks"] == 4
+    with psycopg.connect(fresh_warehouse) as conn:
+        statuses = [row[0] for row in conn.execute("select status from quality.digest_log order by sent_at")]
+    assert statuses == ["failed", "sent"]
+
+
+def test_the_webhook_url_comes_from_the_environment(fresh_warehouse, receiver, monkeypatch):
+    make_leak_marts(fresh_warehouse, TONIGHTS_LEAKS[:1])
+    monkeypatch.setenv("BATON_DIGEST_WEBHOOK_URL", receiver.url)
+    assert post_digest(fresh_warehouse, as_of=AS_OF)["status"] == "sent"
+    assert len(receiver.bodies) == 1
+
+
+def test_a_large_digest_stays_within_slacks_block_limits():
+    leaks = [{"leak_id": f"l{n}", "leak_type": "black_hole", "person_id": f"p{n}", "person_name": f"Person {n}",
+              "person_email": f"p{n}@x.test", "owner_name": "Sam <SDR> & co", "detail": "no sales touch " * 5}
+             for n in range(3000)]
+    payload = render_digest(leaks, as_of=AS_OF)
+
+    assert len(payload["blocks"]) <= 50
+    assert all(len(block["text"]["text"]) <= 3000 for block in payload["blocks"] if block["type"] == "section")
+    assert "3000 new funnel leaks" in payload["text"]
+    assert payload["blocks"][-1]["elements"][0]["text"].startswith("…and ")
+    assert "Sam &lt;SDR&gt; &amp; co" in payload["blocks"][2]["text"]["text"]
