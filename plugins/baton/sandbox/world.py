@@ -1531,10 +1531,9 @@ class WorldBuilder:
                    owner=owner.id if owner else None, expected_owner=expected.id if expected else None)
         self.note_context(person, at, contact, "handoff")
         plan = self.plan_attempts(person, at)
-        if worker is not owner and plan["touches"]:
-            first = plan["touches"][0][0]
-            reassign = min(add_business_minutes(at, rng.uniform(120, 1440)), first - timedelta(minutes=30))
-            self.schedule(person, max(reassign, at + timedelta(minutes=1)), self.act_hs_reassign, worker)
+        # A misrouted HubSpot contact keeps its owner while another rep works it: the loader reads
+        # the history of lifecyclestage and hs_lead_status only, so an owner change would hide
+        # the owner at handoff.
         for t, channel in plan["touches"]:
             self.schedule(person, t, self.act_hs_touch, worker, channel)
         if plan.get("duplicate") and plan["touches"]:
@@ -1552,15 +1551,6 @@ class WorldBuilder:
         elif outcome in ("disqualified", "recycled"):
             self.schedule(person, plan["outcome_at"], self.act_hs_status,
                           "UNQUALIFIED" if outcome == "disqualified" else "BAD_TIMING", plan["reason"])
-
-    def act_hs_reassign(self, person: Person, at: datetime, worker: User) -> None:
-        contact = person.hs_contact
-        old = contact.data["properties"]["hubspot_owner_id"]
-        if old == worker.id:
-            return
-        at = self.hs_write(contact, at, hubspot_owner_id=worker.id)
-        self.event(at, "owner_changed", person=person.key, system="hubspot", object="contacts", id=contact.id,
-                   old=old, new=worker.id)
 
     def act_hs_touch(self, person: Person, at: datetime, user: User, channel: str) -> None:
         contact = person.hs_contact
