@@ -66,14 +66,14 @@ select
     {%- endfor %}
     {%- for stage in stages[1:] %}
     {%- set previous = stages[loop.index - 1] %}
-    , round(count(reached_{{ stage }}_at)::numeric / nullif(count(reached_{{ previous }}_at), 0), 4)
+    , round(count(reached_{{ stage }}_at)::numeric / nullif(count(reached_{{ previous }}_at), 0), 4)::numeric(10, 4)
                                                                                       as {{ previous }}_to_{{ stage }}_rate
     {%- endfor %}
     {%- for stage in stages[1:] %}
     {%- set previous = stages[loop.index - 1] %}
     , round((percentile_cont(0.5) within group (
           order by extract(epoch from reached_{{ stage }}_at - reached_{{ previous }}_at) / 86400.0)
-          filter (where reached_{{ previous }}_at is not null and reached_{{ stage }}_at is not null))::numeric, 2)
+          filter (where reached_{{ previous }}_at is not null and reached_{{ stage }}_at is not null))::numeric, 2)::numeric(12, 2)
                                                                                       as median_days_{{ previous }}_to_{{ stage }}
     {%- endfor %}
 from cohorts

@@ -63,7 +63,7 @@ select
     counted.people::integer                                                            as people,
     counted.high_severity_leaks::integer                                               as high_severity_leaks,
     coalesce(handoffs.handoffs, 0)::integer                                            as handoffs,
-    round(counted.leaks::numeric / nullif(handoffs.handoffs, 0), 4)                    as leaks_per_handoff,
+    round(counted.leaks::numeric / nullif(handoffs.handoffs, 0), 4)::numeric(10, 4)    as leaks_per_handoff,
     coalesce(pipeline.pipeline_at_risk, 0)::numeric(18, 2)                             as pipeline_at_risk
 from counted
 left join handoffs using (month, team)

@@ -61,8 +61,8 @@ select
     count(*) filter (where rows.outcome = 'open')::integer                            as still_open,
     count(*) filter (where rows.is_black_hole)::integer                               as black_holed,
     max(reasons.disqualified_reasons)                                                 as disqualified_reasons,
-    round(count(*) filter (where rows.outcome = 'converted')::numeric / count(*), 4)  as conversion_rate,
-    round(avg(rows.response_business_minutes)::numeric, 1)                            as avg_response_business_minutes
+    round(count(*) filter (where rows.outcome = 'converted')::numeric / count(*), 4)::numeric(10, 4) as conversion_rate,
+    round(avg(rows.response_business_minutes)::numeric, 1)::numeric(14, 1)            as avg_response_business_minutes
 from rows
 left join reasons using (source, campaign_id, month)
 group by rows.source, rows.campaign_id, rows.month
