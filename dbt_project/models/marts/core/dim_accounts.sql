@@ -60,6 +60,7 @@ first_wins as (
     select account_id, min(coalesce(closed_at, close_date::timestamptz)) as customer_since
     from {{ ref('fct_opportunities') }}
     where is_won and not is_deleted and account_id is not null
+      and coalesce(closed_at, close_date::timestamptz) <= {{ as_of() }}
     group by account_id
 )
 
