@@ -326,6 +326,9 @@ class WorldBuilder:
         self.rng = random.Random(f"{seed}:cast")
         self.round_robin: dict[str, int] = {}
         self.company_count = 0
+        self.sf_user_recs: dict[str, Rec] = {}
+        self.hs_owner_data: dict[str, dict] = {}
+        self.customer_deal_done: set[int] = set()
 
     # ---- low-level writing ----------------------------------------------------------------
     def event(self, at: datetime, kind: str, **data) -> None:
@@ -448,7 +451,7 @@ class WorldBuilder:
         self.sync_user = self._sf_user(("Marketo", "Sync"), "marketing", roles["marketing"], org_created)
         self.inactive_user = self._sf_user(next(person_names), "ae", roles["ae"], org_created)
         left = self.start - timedelta(days=45)
-        self.sf_update(self.inactive_rec, left, IsActive=False)
+        self.sf_update(self.sf_user_recs[self.inactive_user.id], left, IsActive=False)
         self.inactive_user.active = False
         self.event(left, "user_deactivated", system="salesforce", id=self.inactive_user.id)
         queue = self.sf_new("Group", org_created, {"Name": "Inbound Lead Queue",
@@ -466,7 +469,7 @@ class WorldBuilder:
             self.hs_owners[role] = [self._hs_owner(h, role, teams[role], org_created) for h in keep]
         self.hs_inactive = self._hs_owner(self.inactive_user, "ae", teams["ae"], org_created)
         self.hs_inactive.active = False
-        data = dict(self._hs_owner_data[self.hs_inactive.id], archived=True, updatedAt=hs_datetime(left))
+        data = dict(self.hs_owner_data[self.hs_inactive.id], archived=True, updatedAt=hs_datetime(left))
         self.add_version("hubspot", "owners", self.hs_inactive.id, left, data, deleted=True)
         self.event(left, "user_deactivated", system="hubspot", id=self.hs_inactive.id)
 
@@ -483,7 +486,7 @@ class WorldBuilder:
         email = f"{ascii_slug(first)}.{ascii_slug(last)}@baton-demo.com"
         rec = self.sf_new("User", at, {"Name": f"{first} {last}", "FirstName": first, "LastName": last,
                                        "Email": email, "IsActive": True, "UserRoleId": role_rec.id})
-        self.inactive_rec = rec
+        self.sf_user_recs[rec.id] = rec
         user = User("salesforce", rec.id, f"{first} {last}", email, role)
         self.event(at, "user_created", system="salesforce", id=rec.id, name=user.name, email=email,
                    role_name=role_rec.data["Name"], role=role, active=True)
@@ -495,8 +498,7 @@ class WorldBuilder:
         data = {"id": owner_id, "email": human.email, "firstName": first, "lastName": last,
                 "userId": int(owner_id) + 1_000_000, "createdAt": hs_datetime(at), "updatedAt": hs_datetime(at),
                 "archived": False, "teams": [{"id": str(team[0]), "name": team[1], "primary": True}]}
-        self._hs_owner_data = getattr(self, "_hs_owner_data", {})
-        self._hs_owner_data[owner_id] = data
+        self.hs_owner_data[owner_id] = data
         self.add_version("hubspot", "owners", owner_id, at, data)
         self.event(at, "user_created", system="hubspot", id=owner_id, name=human.name, email=human.email,
                    role_name=team[1], role=role, active=True)
@@ -735,7 +737,7 @@ class WorldBuilder:
     def plan_customer_contact(self, person: Person) -> None:
         company = person.company
         rng = person.rng
-        self.schedule(person, person.created, self.act_mk_created, "List Import", None)
+        self.schedule(person, person.created, self.act_mk_created, "List Import")
         contact_at = person.created + timedelta(days=rng.uniform(1, 10))
         self.schedule(person, contact_at, self.act_customer_contact)
         self.plan_email_and_web(person, intensity=0.6)
@@ -787,7 +789,7 @@ class WorldBuilder:
         rng, params = person.rng, self.params
         source = rng.choice(("Ebook Download", "Contact Us", "Webinar Registration", "Paid Search Landing",
                              "Newsletter Signup", "List Import"))
-        self.schedule(person, person.created, self.act_mk_created, source, None)
+        self.schedule(person, person.created, self.act_mk_created, source)
         self.plan_email_and_web(person, intensity=rng.uniform(0.4, 1.6))
         if rng.random() < params.marketo_duplicate_rate:
             dup_at = person.created + timedelta(days=rng.uniform(2, 30))
@@ -850,7 +852,7 @@ class WorldBuilder:
     def active_mk_lead(self, person: Person) -> Rec | None:
         return None if person.deleted else person.mk_lead
 
-    def act_mk_created(self, person: Person, at: datetime, source: str, _unused) -> None:
+    def act_mk_created(self, person: Person, at: datetime, source: str) -> None:
         c = person.company
         lead_source = {"Ebook Download": "Content Syndication", "Webinar Registration": "Webinar",
                        "Paid Search Landing": "Paid Search", "List Import": "Trade Show"}.get(source, "Website")
@@ -1657,7 +1659,6 @@ class WorldBuilder:
 
     # ---- everything ------------------------------------------------------------------------
     def build(self) -> None:
-        self.customer_deal_done: set[int] = set()
         self.build_org()
         self.build_programs()
         self.build_accounts()
