@@ -148,14 +148,14 @@ class ApiClient:
     def request(self, method: str, path_or_url: str, *, params=None, json=None, data=None,
                 authenticated: bool = True):
         """One API call, retried until it succeeds or cannot; returns the parsed JSON body."""
-        target = self.url(path_or_url)
-        shown = urlsplit(target).path  # what logs and errors name: never the query string
+        shown = urlsplit(path_or_url).path  # what logs and errors name: never the query string
         reauths = 0
         last_problem = ""
         for attempt in range(1, self.policy.max_attempts + 1):
             if authenticated and not self._authenticated:
                 self.authenticate()
             headers = self.auth_headers() if authenticated else {}
+            target = self.url(path_or_url)  # after authenticating: the token may name the API host
             self.stats.calls += 1
             try:
                 response = self.session.request(method, target, params=params, json=json, data=data,
