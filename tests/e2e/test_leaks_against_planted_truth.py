@@ -32,28 +32,16 @@ Z = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'"
 
 
 def _extract(world_path, warehouse_url: str, until: datetime) -> None:
-    import baton.sources.hubspot as hubspot_source
     from baton.connections import ConnectionFields
     from baton.sandbox.server import SandboxServer
     from baton.sources.runner import run_source
 
-    # The owner at handoff of a HubSpot contact that was reassigned later is only readable from
-    # the property history of hubspot_owner_id; the extractor must ask for it (reported to the
-    # sources owner). Until it does, this test asks for it, so it tests the warehouse's logic.
-    history = hubspot_source.HISTORY_PROPERTIES.get("contacts", ())
-    patched = "hubspot_owner_id" not in history
-    if patched:
-        hubspot_source.HISTORY_PROPERTIES["contacts"] = (*history, "hubspot_owner_id")
-    try:
-        with SandboxServer(world_path) as server:
-            server.set_clock(until)
-            for source in SOURCES:
-                connection = ConnectionFields(conn_id=f"{source}_default", host=server.url,
-                                              login="baton-e2e-client", password="baton-e2e-secret")
-                run_source(source, connection, warehouse_url, start=BACKFILL_FROM, end=until)
-    finally:
-        if patched:
-            hubspot_source.HISTORY_PROPERTIES["contacts"] = history
+    with SandboxServer(world_path) as server:
+        server.set_clock(until)
+        for source in SOURCES:
+            connection = ConnectionFields(conn_id=f"{source}_default", host=server.url,
+                                          login="baton-e2e-client", password="baton-e2e-secret")
+            run_source(source, connection, warehouse_url, start=BACKFILL_FROM, end=until)
 
 
 @pytest.fixture(scope="module")
