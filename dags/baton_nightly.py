@@ -47,7 +47,7 @@ def baton_nightly():
 
         return tasks.check_and_publish(data_interval_end)
 
-    loads = extract.expand(source=list(SOURCES))
+    loads = [extract.override(task_id=f"extract_{source}")(source) for source in SOURCES]
     check(build(loads))
 
 
