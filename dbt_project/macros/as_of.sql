@@ -1,7 +1,9 @@
-{#- The run's "now" (CONTRACT.md §4 As-of): the `as_of` var, else the instant the run started,
-    so every model of one run sees the same instant and a rerun with the same as_of is identical. -#}
+{#- The run's "now" (CONTRACT.md §4 As-of): the `as_of` var, else BATON_AS_OF (how
+    baton.transform passes it, so a new instant does not force dbt to re-parse the whole
+    project), else the instant the run started. Every model of one run sees the same instant,
+    and a rerun with the same as_of gives the same marts. -#}
 {% macro as_of() -%}
-    {%- set value = var('as_of', none) -%}
+    {%- set value = var('as_of', none) or env_var('BATON_AS_OF', '') -%}
     {%- if value is none or value == '' -%}
         '{{ run_started_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ") }}'::timestamptz
     {%- else -%}

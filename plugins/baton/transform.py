@@ -87,9 +87,12 @@ def dbt(args: list[str], warehouse_url: str, vars: dict | None = None, *,
     log_path = state_path("dbt", target_name, "logs", ".keep").parent
     full_args = [*args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
                  "--target-path", str(target_path), "--log-path", str(log_path)]
+    vars = dict(vars or {})
+    env = dbt_env(warehouse_url)
+    # as_of travels as an env var: a new --vars value makes dbt re-parse the whole project.
+    env["BATON_AS_OF"] = str(vars.pop("as_of", None) or "")
     if vars:
         full_args += ["--vars", json.dumps(vars)]
-    env = dbt_env(warehouse_url)
     if schema_suffix is not None:
         env["BATON_SCHEMA_SUFFIX"] = schema_suffix
     with _DBT_LOCK:
