@@ -83,31 +83,62 @@ hubspot_owner_history as (
     ) as entry
 ),
 
+lead_owner_before as (
+    -- the latest Owner change at or before the handoff reached the lead
+    select distinct on (handoff_records.person_id, handoff_records.handed_off_at)
+        handoff_records.person_id, handoff_records.handed_off_at, changes.new_value as owner_id
+    from handoff_records
+    join lead_owner_changes as changes
+      on changes.lead_id = handoff_records.crm_source_id
+     and changes.created_at <= handoff_records.crm_reached_at
+    where handoff_records.crm_source_object = 'Lead'
+    order by handoff_records.person_id, handoff_records.handed_off_at, changes.created_at desc,
+             changes.lead_history_id desc
+),
+
+lead_owner_after as (
+    -- else the owner the first later change replaced
+    select distinct on (handoff_records.person_id, handoff_records.handed_off_at)
+        handoff_records.person_id, handoff_records.handed_off_at, changes.old_value as owner_id
+    from handoff_records
+    join lead_owner_changes as changes
+      on changes.lead_id = handoff_records.crm_source_id
+     and changes.created_at > handoff_records.crm_reached_at
+    where handoff_records.crm_source_object = 'Lead'
+    order by handoff_records.person_id, handoff_records.handed_off_at, changes.created_at,
+             changes.lead_history_id
+),
+
+hubspot_owner_before as (
+    select distinct on (handoff_records.person_id, handoff_records.handed_off_at)
+        handoff_records.person_id, handoff_records.handed_off_at, history.owner_id
+    from handoff_records
+    join hubspot_owner_history as history
+      on history.contact_id = handoff_records.crm_source_id
+     and history.changed_at <= handoff_records.crm_reached_at
+    where handoff_records.crm_source_object = 'contacts'
+    order by handoff_records.person_id, handoff_records.handed_off_at, history.changed_at desc
+),
+
+hubspot_contacts_with_owner_history as (
+    select distinct contact_id from hubspot_owner_history
+),
+
 owners_at_handoff as (
     select
         handoff_records.*,
         case handoff_records.crm_source_object
-            when 'Lead' then coalesce(
-                (select changes.new_value from lead_owner_changes as changes
-                  where changes.lead_id = handoff_records.crm_source_id
-                    and changes.created_at <= handoff_records.crm_reached_at
-                  order by changes.created_at desc, changes.lead_history_id desc limit 1),
-                (select changes.old_value from lead_owner_changes as changes
-                  where changes.lead_id = handoff_records.crm_source_id
-                    and changes.created_at > handoff_records.crm_reached_at
-                  order by changes.created_at, changes.lead_history_id limit 1),
-                leads.owner_id)
+            when 'Lead' then coalesce(lead_owner_before.owner_id, lead_owner_after.owner_id, leads.owner_id)
             when 'Contact' then contacts.owner_id
-            when 'contacts' then case
-                when exists (select 1 from hubspot_owner_history as history
-                              where history.contact_id = handoff_records.crm_source_id)
-                then (select history.owner_id from hubspot_owner_history as history
-                       where history.contact_id = handoff_records.crm_source_id
-                         and history.changed_at <= handoff_records.crm_reached_at
-                       order by history.changed_at desc limit 1)
-                else hubspot_contacts.owner_id end
+            when 'contacts' then case when with_history.contact_id is not null then hubspot_owner_before.owner_id
+                                      else hubspot_contacts.owner_id end
         end                                                                       as source_owner_id_at_handoff
     from handoff_records
+    left join lead_owner_before using (person_id, handed_off_at)
+    left join lead_owner_after using (person_id, handed_off_at)
+    left join hubspot_owner_before using (person_id, handed_off_at)
+    left join hubspot_contacts_with_owner_history as with_history
+      on handoff_records.crm_source_object = 'contacts' and with_history.contact_id = handoff_records.crm_source_id
     left join {{ ref('stg_salesforce__leads') }} as leads
       on handoff_records.crm_source_object = 'Lead' and leads.lead_id = handoff_records.crm_source_id
     left join {{ ref('stg_salesforce__contacts') }} as contacts

@@ -70,6 +70,26 @@ outcomes as (
     left join accepted_spells using (handoff_id)
 ),
 
+reason_changes_in_window as (
+    -- the reason field's last recorded value inside the handoff's window (Salesforce leads)
+    select distinct on (outcomes.handoff_id)
+        outcomes.handoff_id,
+        nullif(trim(history.new_value), '')                                      as recorded_reason
+    from outcomes
+    join handoffs using (handoff_id)
+    join lead_reason_history as history
+      on history.lead_id = handoffs.crm_source_id
+     and history.field = outcomes.salesforce_reason_field
+     and history.created_at >= handoffs.handed_off_at
+     and history.created_at <= coalesce(handoffs.next_handoff_at, {{ as_of() }})
+    where handoffs.crm_source_object = 'Lead'
+    order by outcomes.handoff_id, history.created_at desc, history.lead_history_id desc
+),
+
+leads_with_reason_history as (
+    select distinct lead_id, field from lead_reason_history
+),
+
 reasons as (
     -- The reason as recorded when the handoff closed: a Salesforce lead's field history when
     -- it has one (a later handoff may overwrite the field), else the record's current value.
@@ -77,15 +97,7 @@ reasons as (
         outcomes.handoff_id,
         case
             when outcomes.terminal_stage not in ('disqualified', 'recycled') or outcomes.terminal_stage is null then null
-            when handoffs.crm_source_object = 'Lead' and exists (
-                select 1 from lead_reason_history as history
-                where history.lead_id = handoffs.crm_source_id and history.field = outcomes.salesforce_reason_field)
-            then (select nullif(trim(history.new_value), '') from lead_reason_history as history
-                  where history.lead_id = handoffs.crm_source_id
-                    and history.field = outcomes.salesforce_reason_field
-                    and history.created_at >= handoffs.handed_off_at
-                    and history.created_at <= coalesce(handoffs.next_handoff_at, {{ as_of() }})
-                  order by history.created_at desc, history.lead_history_id desc limit 1)
+            when tracked.lead_id is not null then reason_changes_in_window.recorded_reason
             when handoffs.crm_source_object = 'Lead' then
                 case outcomes.terminal_stage when 'disqualified' then leads.disqualified_reason else leads.recycled_reason end
             when handoffs.crm_source_object = 'Contact' then
@@ -94,6 +106,10 @@ reasons as (
         end                                                                      as outcome_reason
     from outcomes
     join handoffs using (handoff_id)
+    left join reason_changes_in_window using (handoff_id)
+    left join leads_with_reason_history as tracked
+      on handoffs.crm_source_object = 'Lead' and tracked.lead_id = handoffs.crm_source_id
+     and tracked.field = outcomes.salesforce_reason_field
     left join {{ ref('stg_salesforce__leads') }} as leads
       on handoffs.crm_source_object = 'Lead' and leads.lead_id = handoffs.crm_source_id
     left join {{ ref('stg_salesforce__contacts') }} as contacts
