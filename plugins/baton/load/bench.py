@@ -144,8 +144,7 @@ def _child(url: str, path: str) -> None:
     lead_stream = next(stream for stream in STREAMS if stream.name == "lead")
     started = time.perf_counter()
     with StreamLoader(url, "salesforce", "lead", lead_stream.shape) as loader, open(path, "rb") as source:
-        for line in source:
-            loader.write(orjson.loads(line))
+        loader.write_many(orjson.loads(line) for line in source)
         result = loader.commit()
     seconds = time.perf_counter() - started
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

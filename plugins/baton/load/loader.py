@@ -204,8 +204,25 @@ class StreamLoader:
             self._flush()
 
     def write_many(self, records: Iterable) -> None:
+        """write() for each record, with the per-record work kept to locals (the hot loop of a load)."""
+        encode = self._encode
+        lines = self._lines
+        size = self._chunk_bytes
         for record in records:
-            self.write(record)
+            self.result.extracted += 1
+            try:
+                line = encode(record)
+            except Rejected as reason:
+                self._reject(record, str(reason))
+                continue
+            lines.append(line)
+            size += len(line)
+            if size >= CHUNK_BYTES or len(lines) >= CHUNK_RECORDS:
+                self._chunk_bytes = size
+                self._flush()
+                lines = self._lines
+                size = 0
+        self._chunk_bytes = size
 
     def _encode(self, record) -> bytes:
         """One record → one COPY line (without its end); raises Rejected with the reason."""

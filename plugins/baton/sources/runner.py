@@ -99,16 +99,9 @@ def run_stream(source: str, stream: Stream, client, warehouse_url: str, backfill
     window = Window(since=watermark or first_since, end=end, first_run=watermark is None,
                     warehouse_url=warehouse_url)
     bar = _progress_bar(f"{source}.{stream.name}", progress)
-    unreported = 0
     with StreamLoader(warehouse_url, source, stream.name, stream.shape, load_id=load_id) as loader:
         if window.since <= window.end:
-            for record in stream.records(client, window):
-                loader.write(record)
-                unreported += 1
-                if unreported == 500:
-                    bar.update(unreported)
-                    unreported = 0
-        bar.update(unreported)
+            loader.write_many(_counted(stream.records(client, window), bar))
         bar.close()
         result = loader.commit(watermark=window.notes.get("watermark"),
                                also=lambda conn, res: stream.after_load(conn, res, window))
@@ -116,6 +109,18 @@ def run_stream(source: str, stream: Stream, client, warehouse_url: str, backfill
              result.extracted, result.loaded, result.rejected, result.changed,
              result.watermark.isoformat() if result.watermark else "-")
     return result
+
+
+def _counted(records, bar, every: int = 500):
+    """Pass records through, moving the progress bar every `every` records."""
+    unreported = 0
+    for record in records:
+        yield record
+        unreported += 1
+        if unreported == every:
+            bar.update(unreported)
+            unreported = 0
+    bar.update(unreported)
 
 
 class _NoBar:
