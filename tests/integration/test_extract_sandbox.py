@@ -15,7 +15,7 @@ import pytest
 from baton.connections import ConnectionFields
 from baton.sandbox.store import WorldStore
 from baton.sources import hubspot, marketo, salesforce
-from baton.sources.http import RetryPolicy
+from baton.sources.api import RetryPolicy
 from baton.sources.runner import run_source
 
 UTC = timezone.utc
@@ -193,3 +193,24 @@ def test_marketo_lead_deleted_after_it_landed_is_flagged_not_removed(sandbox_ser
         if clock == before:
             assert raw(fresh_warehouse, "raw_marketo", "lead")[lead_id][1] is False
     assert raw(fresh_warehouse, "raw_marketo", "lead")[lead_id][1] is True
+
+
+def test_baton_extract_runs_a_source_outside_airflow_with_a_progress_bar_per_stream(sandbox_server, fresh_warehouse):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "WAREHOUSE_URL": fresh_warehouse, "BATON_HTTP_BACKOFF_BASE": "0.01"}
+    baton = str(Path(sys.executable).parent / "baton")
+    run = subprocess.run([baton, "extract", "hubspot", "--sandbox", sandbox_server.url, "--end", "2026-11-01T00:00:00Z"],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    streams = [stream.name for stream in hubspot.STREAMS]
+    assert [line.split(":")[0] for line in run.stdout.splitlines()] == [f"hubspot.{name}" for name in streams]
+    assert all(f"hubspot.{name}" in run.stderr for name in streams)  # tqdm's bars, one per stream
+    assert "baton-sandbox-secret" not in run.stdout + run.stderr
+    with psycopg.connect(fresh_warehouse) as conn:
+        logged = conn.execute("select count(*) from baton_meta.load_log where source = 'hubspot'"
+                              " and status = 'success'").fetchone()[0]
+    assert logged == len(streams)
