@@ -2,11 +2,14 @@
 fct_funnel_leaks, compared row by row with the planted truth (baton.sandbox.truth, computed
 from the world's event log alone, sharing nothing with the dbt models).
 
-The world is the default demo world (people=3000, seed=7; BATON_E2E_PEOPLE overrides the
-size), extracted through the sandbox's APIs as of its end and built with as_of = world end:
+The suite runs it on the session's small sandbox world (300 people, every leak type planted);
+`BATON_E2E_PEOPLE=3000` runs it on the default demo world (people=3000, seed=7), the issue's
+acceptance run, and prints the leak counts and the dbt wall time:
 
-    WAREHOUSE_URL=postgresql://postgres@127.0.0.1:5432/postgres \
+    BATON_E2E_PEOPLE=3000 WAREHOUSE_URL=postgresql://postgres@127.0.0.1:5432/postgres \
         .venv/bin/pytest tests/e2e/test_leaks_against_planted_truth.py -s
+
+The world is extracted through the sandbox's APIs as of its end and built with as_of = its end.
 
 Planted people are matched to warehouse people through their source records, handoffs by
 (person, handed_off_at), owners by their ids in the vendor's system.
@@ -45,16 +48,22 @@ def _extract(world_path, warehouse_url: str, until: datetime) -> None:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, server_url):
+def built(request, tmp_path_factory, server_url):
     from baton.sandbox.store import WorldStore
     from baton.sandbox.truth import compute_truth
     from baton.sandbox.world import build_world
     from baton.transform import dbt, ensure_raw_tables
     from tests.fixtures.warehouse import _create_database, _drop_database
 
-    people = int(os.environ.get("BATON_E2E_PEOPLE", "3000"))
-    world_path = tmp_path_factory.mktemp("leaks_world") / f"world-{people}-7.sqlite"
-    build_world(world_path, people=people, seed=7).close()
+    people = int(os.environ.get("BATON_E2E_PEOPLE", "0"))
+    if people:
+        world_path = tmp_path_factory.mktemp("leaks_world") / f"world-{people}-7.sqlite"
+        build_world(world_path, people=people, seed=7).close()
+    else:
+        world_path = request.getfixturevalue("sandbox_world")
+        sized = WorldStore(world_path, readonly=True)
+        people = sized.meta("people")
+        sized.close()
     store = WorldStore(world_path, readonly=True)
     world_end_text = store.meta("world_end")
     world_end = datetime.fromisoformat(world_end_text.replace("Z", "+00:00"))
@@ -135,7 +144,7 @@ def test_speed_to_lead_in_business_minutes_equals_the_planted_value_for_every_ha
                  if handoff_key[h["handoff_id"]] in found
                  and found[handoff_key[h["handoff_id"]]]["response_business_minutes"] != h["response_business_minutes"]]
     assert differing == []
-    assert sum(h["response_business_minutes"] is not None for h in truth["handoffs"]) > 100, "too few touched handoffs"
+    assert sum(h["response_business_minutes"] is not None for h in truth["handoffs"]) >= 20, "too few touched handoffs"
 
 
 @pytest.mark.parametrize("column", ["owner_id", "expected_owner_id", "is_misrouted", "first_sales_touch_at",
@@ -193,7 +202,7 @@ def test_leak_summary_counts_every_leak_once(built):
     counts = defaultdict(int)
     for leak_type, count in leaks:
         counts[leak_type] = count
-    print("\nleak counts on the default world: " + ", ".join(f"{t}={counts[t]}" for t in LEAK_TYPES))
+    print("\nleak counts: " + ", ".join(f"{t}={counts[t]}" for t in LEAK_TYPES))
 
 
 def test_lead_quality_by_source_accounts_for_every_handoff(built):

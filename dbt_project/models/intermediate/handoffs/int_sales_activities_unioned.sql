@@ -5,9 +5,11 @@
     passed), HubSpot calls, emails and meetings. `is_sales_touch` marks the sales touches of
     CONTRACT.md §4: made by a user whose role is sdr or ae. The others (a manager's call, an
     activity of an unknown user) still count as "a touch of any kind" for the stalled rule.
-    An engagement naming several contacts touches each of their people once.
+    An engagement naming several contacts touches each of their people once. A HubSpot email
+    the buyer sent (INCOMING_EMAIL) and a canceled or queued call or meeting are no touch.
 -#}
 {%- set sales_touch_roles = var('sales_touch_roles', ['sdr', 'ae']) -%}
+{%- set completed_task_statuses = var('salesforce_completed_task_statuses', ['Completed']) -%}
 
 with salesforce_tasks as (
     select
@@ -20,7 +22,7 @@ with salesforce_tasks as (
     from {{ ref('stg_salesforce__tasks') }}
     where not is_deleted
       and task_subtype in ('Call', 'Email')
-      and status = 'Completed'
+      and status in ({%- for status in completed_task_statuses %}'{{ status }}'{{ ", " if not loop.last }}{% endfor -%})
 ),
 
 salesforce_events as (
@@ -39,15 +41,15 @@ hubspot_engagements as (
     select 'calls' as source_object, call_id as source_id, occurred_at as touched_at, 'call' as channel,
            owner_id, contact_ids
     from {{ ref('stg_hubspot__calls') }}
-    where not is_deleted
+    where not is_deleted and coalesce(upper(status), '') not in ('CANCELED', 'QUEUED')
     union all
     select 'emails', email_id, occurred_at, 'email', owner_id, contact_ids
     from {{ ref('stg_hubspot__emails') }}
-    where not is_deleted
+    where not is_deleted and coalesce(upper(direction), '') <> 'INCOMING_EMAIL'
     union all
     select 'meetings', meeting_id, coalesce(start_at, occurred_at), 'meeting', owner_id, contact_ids
     from {{ ref('stg_hubspot__meetings') }}
-    where not is_deleted
+    where not is_deleted and coalesce(upper(status), '') not in ('CANCELED', 'RESCHEDULED')
 ),
 
 hubspot_touches as (
