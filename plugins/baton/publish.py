@@ -15,9 +15,10 @@ marks. After a failed gate the shadow holds a build nobody checked good, so `pre
 drops it and the next build starts clean (a full refresh).
 
 The state of each generation is written on its schemas as a comment
-(`baton:<state> build=<id> as_of=<instant>`): built → published → previous. Publishing only
-swaps a shadow in the `built` state, so a retried publish task never swaps yesterday's marts
-back in.
+(`baton:<state> build=<id> as_of=<instant>`): building → built → published → previous.
+Publishing only swaps a shadow in the `built` state, so a retried publish task never swaps
+yesterday's marts back in. A model removed from the project would leave its old table in the
+previous generation; `mark_built` drops every shadow relation the build's manifest does not name.
 """
 
 from __future__ import annotations
@@ -77,14 +78,15 @@ def _literal(text: str) -> str:
 
 
 def prepare_shadow(warehouse_url: str, *, suffix: str = SHADOW_SUFFIX, schemas=DBT_SCHEMAS) -> dict:
-    """Before a build: keep the shadow only if it is a previously published generation.
+    """Before a build: keep the shadow only if it is the previously published generation.
 
-    A shadow left by a failed gate or a half-finished build is dropped, so the build that
-    follows starts from nothing (incremental models fully refreshed).
+    A shadow left by a failed gate or by a build that never finished (still `building`) is
+    dropped, so the build that follows starts from nothing (incremental models fully refreshed).
+    The kept shadow is stamped `building` until `mark_built` says the build completed.
     """
     from baton.warehouse import connect
 
-    dropped = []
+    dropped, kept = [], []
     with connect(warehouse_url) as conn:
         for schema in schemas:
             shadow = shadow_name(schema, suffix)
@@ -94,20 +96,61 @@ def prepare_shadow(warehouse_url: str, *, suffix: str = SHADOW_SUFFIX, schemas=D
             if generation is None or generation.state != "previous":
                 conn.execute(f"drop schema {_quote(shadow)} cascade")
                 dropped.append(shadow)
+            else:
+                _write_generation(conn, shadow, Generation("building", generation.build_id, generation.as_of))
+                kept.append(shadow)
     if dropped:
-        log.warning("shadow schemas %s held an unpublished build; dropped, this build starts clean",
+        log.warning("shadow schemas %s held an unpublished or unfinished build; dropped, this build starts clean",
                     ", ".join(dropped))
-    return {"dropped": dropped, "full_refresh": bool(dropped)}
+    return {"dropped": dropped, "kept": kept, "full_refresh": bool(dropped) or not kept}
 
 
-def mark_built(warehouse_url: str, *, as_of: datetime, build_id: str | None = None,
+def built_relations(manifest_path) -> set[tuple[str, str]]:
+    """(schema, name) of every relation a dbt manifest builds: models, seeds, snapshots."""
+    import json
+
+    manifest = json.loads(open(manifest_path).read())
+    return {(node["schema"], node.get("alias") or node["name"]) for node in manifest.get("nodes", {}).values()
+            if node.get("resource_type") in ("model", "seed", "snapshot")
+            and (node.get("config") or {}).get("materialized") != "ephemeral"
+            and (node.get("config") or {}).get("enabled", True)}
+
+
+def drop_stray_relations(conn, manifest_path, *, suffix: str = SHADOW_SUFFIX, schemas=DBT_SCHEMAS) -> list[str]:
+    """Drop what an older generation left in the shadow that this build no longer makes (a removed model)."""
+    expected = built_relations(manifest_path)
+    shadows = [shadow_name(schema, suffix) for schema in schemas]
+    present = conn.execute("""
+        select n.nspname, c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = any(%s) and c.relkind in ('r', 'v', 'm', 'p')""", (shadows,)).fetchall()
+    expected_here = {(schema, name) for schema, name in expected if schema in shadows}
+    if not expected_here:
+        return []  # a manifest of other schemas (built without the suffix): nothing to compare with
+    dropped = []
+    for schema, name, kind in present:
+        if (schema, name) not in expected_here:
+            what = {"v": "view", "m": "materialized view"}.get(kind, "table")
+            conn.execute(f"drop {what} if exists {_quote(schema)}.{_quote(name)} cascade")
+            dropped.append(f"{schema}.{name}")
+    if dropped:
+        log.warning("dropped relations the current project no longer builds: %s", ", ".join(sorted(dropped)))
+    return dropped
+
+
+def mark_built(warehouse_url: str, *, as_of: datetime, build_id: str | None = None, manifest_path=None,
                suffix: str = SHADOW_SUFFIX, schemas=DBT_SCHEMAS) -> str:
-    """After a successful build: stamp the shadow schemas as one generation ready for the gate."""
+    """After a successful build: stamp the shadow schemas as one generation ready for the gate.
+
+    With the build's manifest, relations an older generation left behind that the project no
+    longer builds are dropped first, so they are never published.
+    """
     from baton.warehouse import connect
 
     build_id = build_id or uuid.uuid4().hex[:12]
     generation = Generation("built", build_id, _iso(as_of))
     with connect(warehouse_url) as conn:
+        if manifest_path is not None:
+            drop_stray_relations(conn, manifest_path, suffix=suffix, schemas=schemas)
         for schema in schemas:
             shadow = shadow_name(schema, suffix)
             if _schema_exists(conn, shadow):

@@ -35,19 +35,27 @@ def prepare(warehouse_url: str) -> dict:
     return prepare_shadow(warehouse_url)
 
 
-def build(warehouse_url: str, *, as_of: datetime) -> dict:
-    """dbt build (seeds, models, tests) into the shadow schemas, every "now" at `as_of`; stamp it built."""
+def dbt_build_into_shadow(warehouse_url: str, *, as_of: datetime, target_name: str = "nightly"):
+    """One `dbt build` (seeds, models, tests) into the shadow schemas; raise naming what failed."""
     from baton.transform import dbt
 
-    prepared = prepare(warehouse_url)
     result = dbt(["build"], warehouse_url, vars={"as_of": _iso(as_of)}, schema_suffix=SHADOW_SUFFIX,
-                 target_name="nightly")
-    failures = result.failures()
+                 target_name=target_name)
     if not result.success:
-        named = "; ".join(f"{f['name']}: {(f.get('message') or f['status'])}"[:300] for f in failures[:10])
+        named = "; ".join(f"{f['name']}: {(f.get('message') or f['status'])}"[:300] for f in result.failures()[:10])
         raise BuildFailed(f"dbt build into the shadow schemas failed, nothing published: "
                           f"{named or result.exception or 'see the dbt log'}")
-    build_id = mark_built(warehouse_url, as_of=as_of)
+    return result
+
+
+def build(warehouse_url: str, *, as_of: datetime) -> dict:
+    """prepare, dbt build into the shadow with every "now" at `as_of`, stamp the shadow built."""
+    from baton.paths import state_path
+
+    prepared = prepare(warehouse_url)
+    result = dbt_build_into_shadow(warehouse_url, as_of=as_of, target_name="nightly")
+    manifest = state_path("dbt", "nightly", "target", "manifest.json")
+    build_id = mark_built(warehouse_url, as_of=as_of, manifest_path=manifest if manifest.is_file() else None)
     statuses: dict[str, int] = {}
     for item in result.results:
         statuses[item["status"]] = statuses.get(item["status"], 0) + 1
