@@ -7,6 +7,7 @@ and swap (baton.quality.nightly.check_and_publish) on a real PostgreSQL.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -174,3 +175,25 @@ def test_analysts_keep_read_access_to_the_marts_after_the_swap(fresh_warehouse, 
             "select has_schema_privilege(%s, 'marts', 'usage'), has_table_privilege(%s, 'marts.dim_people', 'select')",
             (analyst_role, analyst_role)).fetchone()
     assert can_use and can_read
+
+
+def test_a_model_removed_from_the_project_is_not_published_from_an_older_generation(fresh_warehouse, tmp_path):
+    publish_generation(fresh_warehouse, NIGHT_1_PEOPLE, as_of=NIGHT_1)
+    with psycopg.connect(fresh_warehouse, autocommit=True) as conn:
+        conn.execute("create table marts.fct_retired as select 1 as n")  # built by last night's project only
+    publish_generation(fresh_warehouse, NIGHT_2_PEOPLE, as_of=NIGHT_2)  # now the shadow holds fct_retired
+
+    build_generation(fresh_warehouse, NIGHT_2_PEOPLE, as_of=NIGHT_2 + timedelta(days=1))
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"nodes": {
+        f"model.baton.{name}": {"resource_type": kind, "schema": schema, "name": name, "config": {"materialized": m}}
+        for name, kind, schema, m in (("dim_people", "model", "marts_shadow", "table"),
+                                      ("int_people", "model", "intermediate_shadow", "table"),
+                                      ("stg_people", "model", "staging_shadow", "view"),
+                                      ("people_seed", "seed", "staging_shadow", "seed"))}}))
+    mark_built(fresh_warehouse, as_of=NIGHT_2 + timedelta(days=1), manifest_path=manifest)
+    publish(fresh_warehouse)
+
+    with psycopg.connect(fresh_warehouse) as conn:
+        assert conn.execute("select to_regclass('marts.fct_retired')").fetchone()[0] is None
+        assert conn.execute("select to_regclass('marts.dim_people')").fetchone()[0] is not None
