@@ -165,3 +165,25 @@ def test_pipeline_and_revenue_credit_match_the_planted_amounts(pipeline):
     wrong = [(key, actual.get(key), money) for key, money in expected.items()
              if key not in actual or abs(actual[key][1] - money[0]) > 1e-6 or abs(actual[key][2] - money[1]) > 1e-6]
     assert not wrong, (f"{len(wrong)} pipeline/revenue credits differ", wrong[:5])
+
+
+def test_channel_report_credits_each_touch_month_what_the_planted_touches_earned(pipeline):
+    url, truth, as_of = pipeline
+    touch_ids, opportunity_ids, _ = _warehouse_ids(url)
+    opportunities, touches, _ = planted(truth, touch_ids, opportunity_ids)
+    money = expected_money(expected_credits(opportunities, touches, as_of=as_of), opportunities)
+    month_of = {touch.touchpoint_id: touch.touched_at.strftime("%Y-%m") for touch in touches}
+    expected: dict[tuple[str, str], list[float]] = {}
+    for (_, touchpoint_id, model), (pipeline_credit, revenue_credit) in money.items():
+        sums = expected.setdefault((month_of[touchpoint_id], model), [0.0, 0.0])
+        sums[0] += pipeline_credit
+        sums[1] += revenue_credit
+    with psycopg.connect(url) as conn:
+        actual = {(month.strftime("%Y-%m"), model): (float(pipeline_sum), float(revenue_sum))
+                  for month, model, pipeline_sum, revenue_sum in conn.execute(
+                      "select touch_month, model, sum(pipeline_credited), sum(revenue_credited)"
+                      " from marts.rpt_attribution_by_channel group by 1, 2")}
+    assert set(actual) == set(expected)
+    wrong = [(key, actual[key], sums) for key, sums in expected.items()
+             if abs(actual[key][0] - sums[0]) > 1e-4 or abs(actual[key][1] - sums[1]) > 1e-4]
+    assert not wrong, wrong[:5]
