@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import collections
 import json
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -70,6 +73,23 @@ def test_rebuilding_over_an_existing_file_replaces_it(tmp_path):
     build_world(tmp_path / "w.sqlite", people=120, seed=5).close()
     build_world(tmp_path / "fresh.sqlite", people=120, seed=5).close()
     assert dump(tmp_path / "w.sqlite") == dump(tmp_path / "fresh.sqlite")
+
+
+def test_the_world_does_not_depend_on_the_interpreters_hash_seed(tmp_path):
+    script = ("import sys; from baton.sandbox.world import build_world; "
+              "build_world(sys.argv[1], people=120, seed=3).close()")
+    for hash_seed in ("1", "2"):
+        subprocess.run([sys.executable, "-c", script, str(tmp_path / f"h{hash_seed}.sqlite")], check=True,
+                       env={**os.environ, "PYTHONHASHSEED": hash_seed})
+    assert dump(tmp_path / "h1.sqlite") == dump(tmp_path / "h2.sqlite")
+
+
+@pytest.mark.parametrize("bad", [{"misrouted_rate": 1.5}, {"never_contacted_rate": -0.1}, {"mql_rate": 1.0},
+                                 {"hubspot_only_share": 0.7, "marketo_and_hubspot_share": 0.4},
+                                 {"world_end": "2026-04-01T00:00:00Z"}])
+def test_impossible_rates_are_refused(bad):
+    with pytest.raises(ValueError):
+        WorldParams(**bad)
 
 
 def test_meta_records_seed_size_span_and_rates(demo_store):

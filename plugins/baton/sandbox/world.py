@@ -97,6 +97,17 @@ class WorldParams:
     world_start: str = "2026-05-01T00:00:00Z"
     world_end: str = "2026-11-01T00:00:00Z"
 
+    def __post_init__(self):
+        for name, value in asdict(self).items():
+            if name.endswith(("_rate", "_share")) and not 0.0 <= value <= 1.0:
+                raise ValueError(f"WorldParams.{name} must be between 0 and 1, got {value!r}")
+        if self.mql_rate >= 1.0:
+            raise ValueError("WorldParams.mql_rate must stay below 1 (some people never qualify)")
+        if self.hubspot_only_share + self.marketo_and_hubspot_share > 1.0:
+            raise ValueError("WorldParams: hubspot_only_share + marketo_and_hubspot_share must not exceed 1")
+        if parse_instant(self.world_end) <= parse_instant(self.world_start):
+            raise ValueError("WorldParams.world_end must be after world_start")
+
 
 # -- time ------------------------------------------------------------------------------------
 
