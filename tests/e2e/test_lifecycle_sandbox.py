@@ -181,3 +181,25 @@ def test_incremental_build_after_one_more_day_equals_a_full_refresh(pipeline):
                                f" select * from marts.{mart}) union all (select * from marts.{mart} except all"
                                f" select * from incremental_copy.{mart})) d")
         assert differing == [(0,)], mart
+
+
+def test_people_belong_to_their_planted_accounts_and_free_mail_makes_none(pipeline):
+    url, truth, _, _ = pipeline
+    truth_person = _truth_person_of_warehouse_person(url, truth)
+    built = {truth_person[person_id]: (salesforce_account, hubspot_company, matched_by)
+             for person_id, salesforce_account, hubspot_company, matched_by in _rows(
+                 url, "select p.person_id, a.salesforce_account_id, a.hubspot_company_id, a.matched_by"
+                      " from marts.dim_people p left join marts.dim_accounts a using (account_id)")}
+    wrong = []
+    for person in truth["people"]:
+        salesforce_account, hubspot_company, matched_by = built[person["person_id"]]
+        if person["account"] is None:
+            # no CRM account: only the person's own corporate domain may make one, free-mail none
+            expected_matched_by = None if person["is_personal_email"] else "email_domain"
+            ok = salesforce_account is None and hubspot_company is None and matched_by == expected_matched_by
+        else:
+            system, account = person["account"].split(":", 1)
+            ok = (salesforce_account if system == "salesforce" else hubspot_company) == account
+        if not ok:
+            wrong.append((person["person_id"], person["account"], built[person["person_id"]]))
+    assert wrong[:5] == []
