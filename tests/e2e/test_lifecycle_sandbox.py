@@ -203,3 +203,24 @@ def test_people_belong_to_their_planted_accounts_and_free_mail_makes_none(pipeli
         if not ok:
             wrong.append((person["person_id"], person["account"], built[person["person_id"]]))
     assert wrong[:5] == []
+
+
+def test_opportunities_and_their_contact_roles_equal_the_planted_ones(pipeline):
+    url, truth, _, _ = pipeline
+    truth_person = _truth_person_of_warehouse_person(url, truth)
+    role_people = defaultdict(set)
+    for system, source_id, person_id in _rows(
+            url, "select o.source_system, o.source_id, r.person_id from intermediate.int_opportunity_contact_roles r"
+                 " join marts.fct_opportunities o using (opportunity_id)"):
+        role_people[(system, source_id)].add(truth_person[person_id])
+    built = {(system, source_id): (_z(created), _z(closed), closed_flag, won, None if amount is None else float(amount))
+             for system, source_id, created, closed, closed_flag, won, amount in _rows(
+                 url, "select source_system, source_id, created_at, closed_at, is_closed, is_won, amount"
+                      " from marts.fct_opportunities")}
+    planted = {(o["source_system"], o["source_id"]): (o["created_at"], o["closed_at"], o["is_closed"], o["is_won"],
+                                                      None if o["amount"] is None else float(o["amount"]))
+               for o in truth["opportunities"]}
+    assert set(built) == set(planted)
+    assert [(k, planted[k], built[k]) for k in planted if planted[k] != built[k]][:5] == []
+    planted_roles = {(o["source_system"], o["source_id"]): set(o["person_ids"]) for o in truth["opportunities"]}
+    assert [k for k in planted_roles if planted_roles[k] != role_people.get(k, set())][:5] == []
