@@ -65,8 +65,9 @@ def _dbt_task_group():
                                      profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml"),
         execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER),
         operator_args={
-            "vars": {"as_of": "{{ ti.xcom_pull(task_ids='as_of') }}"},
-            "env": {"BATON_SCHEMA_SUFFIX": SHADOW_SUFFIX, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+            # as_of as BATON_AS_OF (dbt_project/macros/as_of.sql), not --vars: a new instant keeps partial parse.
+            "env": {"BATON_SCHEMA_SUFFIX": SHADOW_SUFFIX, "BATON_AS_OF": "{{ ti.xcom_pull(task_ids='as_of') }}",
+                    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
             "append_env": True,
             "install_deps": False,
             "pre_execute": _warehouse_in_environment,
