@@ -103,6 +103,19 @@ def hubspot_contacts(session: requests.Session, url: str) -> tuple[int, int]:
         params["after"] = after
 
 
+def _memory(pid: int) -> dict:
+    """RSS counts the mapped world file's pages; RssAnon (Linux) only what the server holds itself."""
+    import psutil
+
+    memory = {"server_rss_mb": round(psutil.Process(pid).memory_info().rss / 1e6)}
+    status = Path(f"/proc/{pid}/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("RssAnon:"):
+                memory["server_private_mb"] = round(int(line.split()[1]) * 1024 / 1e6)
+    return memory
+
+
 def run(world: Path) -> dict:
     import os
 
@@ -116,6 +129,7 @@ def run(world: Path) -> dict:
                 "salesforce_lead_query_all": _timed(lambda: salesforce_lead_query_all(session, url), process.pid),
                 "marketo_activities": _timed(lambda: marketo_activities(session, url), process.pid),
                 "hubspot_contacts_list": _timed(lambda: hubspot_contacts(session, url), process.pid),
+                **_memory(process.pid),
             }
     finally:
         process.terminate()
