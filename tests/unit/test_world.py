@@ -58,6 +58,7 @@ def test_same_seed_builds_an_identical_world_and_identical_truth(tmp_path):
     assert compute_truth(first) == compute_truth(second)
     first.close()
     second.close()
+    assert (tmp_path / "a.sqlite").read_bytes() == (tmp_path / "b.sqlite").read_bytes()
     assert dump(tmp_path / "a.sqlite") == dump(tmp_path / "b.sqlite")
 
 
