@@ -330,6 +330,14 @@ def test_every_handoff_reaches_a_crm_with_its_record(demo_truth):
     assert all(h["handed_off_at"] > "2026-10-31T23:00:00Z" for h in missing)
 
 
+def test_truth_is_computed_from_the_event_log_alone(tmp_path):
+    store = build_world(tmp_path / "w.sqlite", people=250, seed=11)
+    expected = compute_truth(store)
+    store.db.execute("delete from versions")
+    store.db.commit()
+    assert compute_truth(store) == expected
+
+
 def test_truth_can_be_read_as_of_an_earlier_instant(demo_store, demo_truth):
     earlier = compute_truth(demo_store, "2026-08-01T00:00:00Z")
     assert 0 < len(earlier["handoffs"]) < len(demo_truth["handoffs"])
