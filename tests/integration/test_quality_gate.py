@@ -110,7 +110,8 @@ def test_credits_not_summing_to_one_and_an_orphan_handoff_stop_the_gate_by_name(
 
 def test_a_volume_drop_since_the_last_passing_run_and_stale_raw_data_warn_without_stopping(fresh_warehouse):
     make_marts(fresh_warehouse, people=10)
-    run_gate(fresh_warehouse, as_of=AS_OF, schema_suffix="_shadow")
+    first = run_gate(fresh_warehouse, as_of=AS_OF, schema_suffix="_shadow")
+    assert results(fresh_warehouse, first["run_id"])["raw_salesforce.lead: fresh_within_48h_of_as_of"][:2] == ("warn", True)
     make_marts(fresh_warehouse, people=4, lead_updated_at=AS_OF - timedelta(days=5))
 
     summary = run_gate(fresh_warehouse, as_of=AS_OF, schema_suffix="_shadow")
@@ -119,6 +120,7 @@ def test_a_volume_drop_since_the_last_passing_run_and_stale_raw_data_warn_withou
     assert recorded["marts.dim_people: row_count_not_down_50pct_from_last_run"][:2] == ("warn", False)
     assert recorded["marts.dim_people: row_count_not_down_50pct_from_last_run"][2]["observed_value"] == 4
     assert recorded["raw_salesforce.lead: fresh_within_48h_of_as_of"][:2] == ("warn", False)
+    assert "error" not in recorded["raw_salesforce.lead: fresh_within_48h_of_as_of"][2]  # stale, not unreadable
     assert recorded["marts.fct_attribution: row_count_not_down_50pct_from_last_run"][2:] == ({"observed_value": 2},)
     assert summary["errors"] == 0 and summary["warnings"] >= 2
 

@@ -106,7 +106,8 @@ def parameter_values(suite: Suite, *, as_of: datetime, previous_row_count: int |
                 continue
             name = value["$PARAMETER"]
             if match := _AS_OF_MINUS.match(name):
-                values[parameter_key(suite, name)] = as_of - timedelta(hours=int(match.group(1)))
+                # ISO text: GX turns a datetime parameter naive and then cannot compare it with timestamptz.
+                values[parameter_key(suite, name)] = (as_of - timedelta(hours=int(match.group(1)))).isoformat()
             elif match := _PREVIOUS_ROWS_MINUS.match(name):
                 floor = 0 if previous_row_count is None else math.floor(
                     previous_row_count * (1 - int(match.group(1)) / 100))
