@@ -1,4 +1,5 @@
-{{ config(pre_hook="set local jit = off") }}
+{#- Batch joins: hash joins, not nested loops guessed from CTE estimates; no JIT compile of the large plan. -#}
+{{ config(pre_hook=["set local jit = off", "set local enable_nestloop = off"]) }}
 {#-
     One row per handoff × required context field (CONTRACT.md §6): the value the handoff's CRM
     record (Salesforce lead or contact, HubSpot contact) carries as it stands at as-of, and

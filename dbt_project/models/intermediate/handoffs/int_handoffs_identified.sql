@@ -1,4 +1,5 @@
-{{ config(pre_hook="set local jit = off") }}
+{#- Batch joins: hash joins, not nested loops guessed from CTE estimates; no JIT compile of the large plan. -#}
+{{ config(pre_hook=["set local jit = off", "set local enable_nestloop = off"]) }}
 {#-
     One row per handoff (CONTRACT.md §4): a person entering mql, i.e. every mql spell of
     fct_lifecycle_stage_history (a re-entry after recycled is a new handoff). handed_off_at is
@@ -154,17 +155,29 @@ corporate_domains as (
     where records.email like '%_@_%' and personal.domain is null
 ),
 
-account_links as (
-    -- the CRM's own links, from records that existed when the handoff reached the CRM
-    select handoffs.person_id, handoffs.handed_off_at, accounts.*, 1 as link_rank
+handoff_records_of_people as (
+    -- each handoff's person records that existed when the handoff reached the CRM
+    select handoffs.person_id, handoffs.handed_off_at, records.source_object, records.crm_account_id,
+           records.hubspot_company_id
     from owners_at_handoff as handoffs
     join records on records.person_id = handoffs.person_id
                 and records.created_at <= coalesce(handoffs.crm_reached_at, handoffs.handed_off_at)
+    where records.source_object in ('Contact', 'contacts')
+),
+
+account_links as (
+    -- the CRM's own links: a Salesforce contact's account, a HubSpot contact's company
+    select links.person_id, links.handed_off_at, accounts.*, 1 as link_rank
+    from handoff_records_of_people as links
     join {{ ref('int_accounts_matched_across_sources') }} as accounts
-      on (records.source_object = 'Contact' and accounts.source_system = 'salesforce'
-          and accounts.source_id = records.crm_account_id)
-      or (records.source_object = 'contacts' and accounts.source_system = 'hubspot'
-          and accounts.source_id = records.hubspot_company_id)
+      on accounts.source_system = 'salesforce' and accounts.source_id = links.crm_account_id
+    where links.source_object = 'Contact'
+    union all
+    select links.person_id, links.handed_off_at, accounts.*, 1
+    from handoff_records_of_people as links
+    join {{ ref('int_accounts_matched_across_sources') }} as accounts
+      on accounts.source_system = 'hubspot' and accounts.source_id = links.hubspot_company_id
+    where links.source_object = 'contacts'
     union all
     -- else the account of the person's corporate email domain
     select handoffs.person_id, handoffs.handed_off_at, accounts.*, 2

@@ -1,4 +1,5 @@
-{{ config(pre_hook="set local jit = off") }}
+{#- Batch joins: hash joins, not nested loops guessed from CTE estimates; no JIT compile of the large plan. -#}
+{{ config(pre_hook=["set local jit = off", "set local enable_nestloop = off"]) }}
 {#-
     One row per logged sales activity × person it names, up to as-of: Salesforce Tasks
     (completed calls and emails), Salesforce Events (meetings, at their start once it has

@@ -1,4 +1,5 @@
-{{ config(pre_hook="set local jit = off") }}
+{#- Batch joins: hash joins, not nested loops guessed from CTE estimates; no JIT compile of the large plan. -#}
+{{ config(pre_hook=["set local jit = off", "set local enable_nestloop = off"]) }}
 {#-
     One row per detected funnel leak (CONTRACT.md §5): nine rules, each driven by dbt vars
     (black_hole_business_days, sla_business_minutes, premature_give_up_attempts,

@@ -1,4 +1,5 @@
-{{ config(pre_hook="set local jit = off") }}
+{#- Batch joins: hash joins, not nested loops guessed from CTE estimates; no JIT compile of the large plan. -#}
+{{ config(pre_hook=["set local jit = off", "set local enable_nestloop = off"]) }}
 {#-
     One row per handoff (a person entering mql; CONTRACT.md §4–5): who had it, what sales did
     and how fast, how it ended. Thresholds are dbt vars: sla_business_minutes,
