@@ -149,6 +149,8 @@ def _context(gx, gx_root: Path):
             "class_name": "SiteBuilder", "show_how_to_buttons": False,
             "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            # The results pages only: the suites are the JSON under expectations/, rendering them again doubles the time.
+            "site_section_builders": {"expectations": "0", "profiling": "0"},
         }},
         progress_bars=ProgressBarsConfig(globally=False),
         analytics_enabled=False,
