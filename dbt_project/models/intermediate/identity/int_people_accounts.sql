@@ -9,21 +9,31 @@ account_records as (
     select * from {{ ref('int_accounts_matched_across_sources') }}
 ),
 
-crm_links as (
-    select
-        records.person_id,
-        account_records.account_id,
-        -- Salesforce contact first, then converted lead, Marketo, HubSpot; live records first.
-        row_number() over (
-            partition by records.person_id
-            order by records.is_deleted,
-                     case records.source_object when 'Contact' then 1 when 'Lead' then 2 when 'lead' then 3 else 4 end,
-                     records.updated_at desc nulls last, records.record_key
-        ) as preference
+record_accounts as (
+    -- Two equi-joins, not one join on an OR: the planner can hash these.
+    select records.*, account_records.account_id
     from records
     join account_records
-      on (account_records.source_system = 'salesforce' and account_records.source_id = records.crm_account_id)
-      or (account_records.source_system = 'hubspot' and account_records.source_id = records.hubspot_company_id)
+      on account_records.source_system = 'salesforce' and account_records.source_id = records.crm_account_id
+    union all
+    select records.*, account_records.account_id
+    from records
+    join account_records
+      on account_records.source_system = 'hubspot' and account_records.source_id = records.hubspot_company_id
+),
+
+crm_links as (
+    select
+        person_id,
+        account_id,
+        -- Salesforce contact first, then converted lead, Marketo, HubSpot; live records first.
+        row_number() over (
+            partition by person_id
+            order by is_deleted,
+                     case source_object when 'Contact' then 1 when 'Lead' then 2 when 'lead' then 3 else 4 end,
+                     updated_at desc nulls last, record_key
+        ) as preference
+    from record_accounts
 ),
 
 email_domains as (
