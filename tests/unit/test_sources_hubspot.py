@@ -47,3 +47,21 @@ def test_a_window_under_the_ceiling_is_read_in_one_query():
     client = SearchOnlyClient(list(range(500)))
     assert len(list(client.search("deals", "hs_lastmodifieddate", 0, 1000, []))) == 500
     assert len(client.windows) == 1
+
+
+class ShiftingClient(SearchOnlyClient):
+    """A record on the first page changes (leaves the window) once the first page is read."""
+
+    def _search_page(self, object_type, prop, low, high, properties, after):
+        body = super()._search_page(object_type, prop, low, high, properties, after)
+        if after is None and not getattr(self, "moved", False):
+            self.moved = True
+            self.stamps.remove(self.stamps[0])
+            self.stamps.append(10**12)  # its new last-modified time is past the window
+        return body
+
+
+def test_a_record_changing_mid_paging_cannot_make_another_slip_between_pages():
+    client = ShiftingClient(list(range(1000)))
+    found = {r["ts"] for r in client.search("contacts", "lastmodifieddate", 0, 5000, [])}
+    assert found >= set(range(1, 1000))  # every record that stayed in the window was read

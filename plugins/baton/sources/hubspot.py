@@ -12,6 +12,7 @@ The property list comes from the properties API, so a new property lands with no
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -20,6 +21,8 @@ import requests
 from baton.load.loader import RecordShape, parse_instant
 from baton.sources.base import Stream, Window, epoch_ms
 from baton.sources.api import ApiClient, ApiError, Verdict, parse_body, retry_after
+
+log = logging.getLogger(__name__)
 
 SEARCH_CEILING = 10_000
 SEARCH_PAGE = 200
@@ -100,23 +103,39 @@ class HubSpotClient(ApiClient):
         return self._properties[object_type]
 
     def search(self, object_type: str, prop: str, low_ms: int, high_ms: int, properties: list[str]) -> Iterator[dict]:
-        """Records with low <= prop <= high, oldest first; windows over the ceiling are halved."""
+        """Records with low <= prop <= high, oldest first; windows over the ceiling are halved.
+
+        Search pages by offset: a record changed while a window is being paged leaves it and
+        shifts the rest, so one record could slip between two pages. A window that yields fewer
+        records than its first page's `total` is read again (repeats are harmless: the loader
+        upserts by id).
+        """
         pending = [(low_ms, high_ms)]
+        rereads = 0
         while pending:
             low, high = pending.pop(0)
             body = self._search_page(object_type, prop, low, high, properties, None)
-            if body.get("total", 0) > SEARCH_CEILING and high > low:
+            total = body.get("total", 0)
+            if total > SEARCH_CEILING and high > low:
                 middle = low + (high - low) // 2
                 pending[:0] = [(low, middle), (middle + 1, high)]
                 continue
-            if body.get("total", 0) > SEARCH_CEILING:
+            if total > SEARCH_CEILING:
                 raise ApiError(f"hubspot: more than {SEARCH_CEILING} {object_type} share one millisecond")
+            seen = 0
             while True:
-                yield from body.get("results") or []
+                page = body.get("results") or []
+                seen += len(page)
+                yield from page
                 after = ((body.get("paging") or {}).get("next") or {}).get("after")
                 if not after:
                     break
                 body = self._search_page(object_type, prop, low, high, properties, after)
+            if seen < total and rereads < 3:
+                rereads += 1
+                log.info("hubspot: %s window changed while paging (%d of %d read); reading it again",
+                         object_type, seen, total)
+                pending.insert(0, (low, high))
 
     def _search_page(self, object_type, prop, low, high, properties, after):
         request = {
