@@ -1,7 +1,8 @@
 """baton_extract_hubspot: HubSpot into raw_hubspot, nightly, one task per stream.
 
 Each run extracts every stream from its watermark up to the end of the run's data interval
-(the UTC day before 02:00) through search windows and the list, batch and association APIs, lands it in one transaction per stream, and
+(the UTC day before 02:00) through search windows and the list, batch and association APIs,
+lands it in one transaction per stream, and
 publishes the raw_hubspot Asset that `baton_transform` waits on. Credentials come only from
 the `hubspot_default` connection (host = API base URL, password = private-app token); the
 warehouse from `warehouse_default` or WAREHOUSE_URL.

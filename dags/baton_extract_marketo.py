@@ -1,7 +1,8 @@
 """baton_extract_marketo: Marketo into raw_marketo, nightly, one task per stream, leads after activities.
 
 Each run extracts every stream from its watermark up to the end of the run's data interval
-(the UTC day before 02:00) through the activities paging token and leads by id, lands it in one transaction per stream, and
+(the UTC day before 02:00) through the activities paging token and leads by id,
+lands it in one transaction per stream, and
 publishes the raw_marketo Asset that `baton_transform` waits on. Credentials come only from
 the `marketo_default` connection (host = API base URL, login = client id, password = client
 secret); the warehouse from `warehouse_default` or WAREHOUSE_URL.
