@@ -1,4 +1,4 @@
-"""dbt builds the core marts from hand-made raw records: identity, accounts, owners, stages.
+"""dbt builds the core marts from hand-made raw records: identity, accounts, owners, stages, reruns.
 
 Every case is planted on purpose below with the answer an analyst expects; the whole project
 is built once per module (a real PostgreSQL database of its own), then each test reads the marts.
@@ -9,7 +9,11 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
+import pytest
+
+from baton.transform import dbt, ensure_raw_tables
 from baton.warehouse import connect
+from tests.fixtures.warehouse import _create_database, _drop_database
 
 
 def sf_time(text: str) -> str:
@@ -206,10 +210,6 @@ def plant_world(url: str) -> None:
 
 
 # -- building ----------------------------------------------------------------------------
-import pytest  # noqa: E402
-
-from baton.transform import dbt, ensure_raw_tables  # noqa: E402
-from tests.fixtures.warehouse import _create_database, _drop_database  # noqa: E402
 
 
 # This module guards the core layers: other areas' models (attribution, handoffs) are not built here.
@@ -354,3 +354,66 @@ def test_opportunity_carries_account_owner_and_primary_person(planted):
                           " join marts.dim_owners w on w.owner_id = o.owner_id")
     ann = person_of(planted, "marketo", "lead", "101")
     assert [tuple(r) for r in rows] == [(50000, True, at("2026-05-20 15:00"), "acme.com", AE, ann)]
+
+
+# -- reruns (last: they add a day to the module's warehouse) ---------------------------------
+CORE_MARTS = ("dim_people", "dim_people_identities", "dim_accounts", "dim_owners", "fct_lifecycle_stage_history",
+              "fct_opportunities", "fct_touchpoints")
+
+
+def plant_next_day(url: str) -> None:
+    """One more day: a HubSpot contact for Ann, a new lead, new activities, a status change."""
+    insert_raw(url, "raw_hubspot", "contact", [
+        hubspot_contact(601, "ann.lee@acme.com", "2026-05-21 09:00", history={
+            "lifecyclestage": [("customer", "2026-05-21 09:00")]})], id_field="id")
+    insert_raw(url, "raw_marketo", "lead", [marketo_lead(701, "new.person@zeta.com", "2026-05-21 10:00")],
+               id_field="id")
+    insert_raw(url, "raw_marketo", "activity", [
+        marketo_status_change(9101, 701, "2026-05-21 11:00", "New", "MQL"),
+        marketo_activity(9102, 701, "2026-05-21 10:30", 11, primary="Webinar invite"),
+        marketo_activity(9103, 102, "2026-05-21 12:00", 1, primary="/pricing"),
+    ], id_field="id")
+    insert_raw(url, "raw_salesforce", "lead", [
+        sf_lead("00Q00000000000FAY", "fay.work@gamma.com", "2026-05-06 09:00", company="Gamma",
+                status="Working - Contacted")])
+    insert_raw(url, "raw_salesforce", "lead_history", [
+        sf_lead_status_change("0170000000000077", "00Q00000000000FAY", "2026-05-21 13:00",
+                              "Open - Not Contacted", "Working - Contacted")])
+
+
+def people(url: str) -> dict[tuple, str]:
+    return {(s, o, i): p for s, o, i, p in query(
+        url, "select source_system, source_object, source_id, person_id from marts.dim_people_identities")}
+
+
+@pytest.fixture(scope="module")
+def next_day(planted):
+    """Day one is `planted`; one more day lands and an incremental build runs (these tests come last)."""
+    day_one = people(planted)
+    plant_next_day(planted)
+    build(planted)  # incremental: the event models read only what the day's loads wrote
+    return planted, day_one
+
+
+def test_person_id_survives_a_rerun_and_a_new_record_joining(next_day):
+    url, day_one = next_day
+    after = people(url)
+    assert {key: after[key] for key in day_one} == day_one
+    assert after[("hubspot", "contacts", "601")] == day_one[("marketo", "lead", "101")]
+    assert ("marketo", "lead", "701") in after
+
+
+def test_incremental_build_after_a_day_equals_a_full_refresh(next_day):
+    url, _ = next_day
+    new_touches = query(url, "select count(*) from marts.fct_touchpoints where source_id in ('9102', '9103')")
+    assert new_touches == [(2,)]  # the incremental run picked up the day's activities
+    with connect(url, autocommit=True) as conn:
+        conn.execute("create schema snapshot")
+        for mart in CORE_MARTS:
+            conn.execute(f"create table snapshot.{mart} as select * from marts.{mart}")
+    build(url, "--full-refresh")
+    for mart in CORE_MARTS:
+        differing = query(url, f"select count(*) from ((select * from snapshot.{mart} except all select * from marts.{mart})"
+                               f" union all (select * from marts.{mart} except all select * from snapshot.{mart})) d")
+        assert differing == [(0,)], mart
+        assert query(url, f"select count(*) from marts.{mart}")[0][0] > 0, mart

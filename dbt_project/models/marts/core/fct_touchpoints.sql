@@ -24,8 +24,19 @@ resolved as (
     left join people_by_email as by_email on by_email.email = touches.email
 ),
 
-channel_map as (
-    select * from {{ ref('channel_mapping') }}
+-- The channel_mapping seed, one row per key (a repeated key must not multiply touches).
+source_channels as (
+    select distinct on (source_system, match_field, lower(match_value))
+        source_system, match_field, lower(match_value) as match_value, channel
+    from {{ ref('channel_mapping') }}
+    order by source_system, match_field, lower(match_value), channel
+),
+
+touch_type_channels as (
+    select distinct on (match_value) match_value as touch_type, channel
+    from {{ ref('channel_mapping') }}
+    where source_system = 'any' and match_field = 'touch_type'
+    order by match_value, channel
 )
 
 select
@@ -36,14 +47,7 @@ select
     resolved.touch_type,
     -- The channel_mapping seed: the source's own channel (program channel, campaign type) first,
     -- then the touch type's default.
-    coalesce(
-        (select channel from channel_map
-          where channel_map.source_system = resolved.source_system and channel_map.match_field = resolved.channel_field
-            and lower(channel_map.match_value) = lower(resolved.channel_value) limit 1),
-        (select channel from channel_map
-          where channel_map.source_system = 'any' and channel_map.match_field = 'touch_type'
-            and channel_map.match_value = resolved.touch_type limit 1),
-        'other') as channel,
+    coalesce(source_channels.channel, touch_type_channels.channel, 'other') as channel,
     resolved.campaign_id,
     resolved.source_system,
     resolved.source_object,
@@ -51,4 +55,9 @@ select
     resolved.touch_detail
 from resolved
 left join {{ ref('int_people_accounts') }} as accounts using (person_id)
+left join source_channels
+  on source_channels.source_system = resolved.source_system
+ and source_channels.match_field = resolved.channel_field
+ and source_channels.match_value = lower(resolved.channel_value)
+left join touch_type_channels on touch_type_channels.touch_type = resolved.touch_type
 where resolved.person_id is not null
