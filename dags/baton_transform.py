@@ -12,8 +12,8 @@ A correctness failure stops at check_and_publish: the marts analysts query stay 
 run's, and the task's error names every failed check (docs/quality.md).
 
 Parsing runs no dbt and touches no database: the dbt graph comes from the manifest the last
-`prepare` task wrote (`dbt parse`, .baton/dbt/manifest/target/manifest.json; Cosmos
-LoadMode.DBT_MANIFEST). In a fresh clone, before any run wrote one, the group falls back to a
+`prepare` task wrote (`dbt parse`, trimmed to what rendering reads:
+.baton/dbt/manifest/render_manifest.json; Cosmos LoadMode.DBT_MANIFEST). In a fresh clone, before any run wrote one, the group falls back to a
 single task running the whole `dbt build` (Cosmos' own file parser, LoadMode.CUSTOM, cannot read
 this project's `{% do %}` macros, and `dbt ls` at parse time would take far over 2 s). A model
 added to the project gets its own task from the run after the one that first parsed it.
@@ -32,7 +32,8 @@ from baton.assets import MARTS_ASSET_URI, SOURCES, raw_asset_uri
 from baton.paths import DBT_PROJECT_DIR, REPO_ROOT
 
 SHADOW_SUFFIX = "_shadow"  # baton.publish.SHADOW_SUFFIX (not imported: keeps parsing light)
-MANIFEST = Path(os.environ.get("BATON_STATE_DIR", REPO_ROOT / ".baton")) / "dbt" / "manifest" / "target" / "manifest.json"
+DBT_PARSE_TARGET = "manifest"  # .baton/dbt/manifest/: dbt parse's target (and partial-parse state)
+MANIFEST = Path(os.environ.get("BATON_STATE_DIR", REPO_ROOT / ".baton")) / "dbt" / DBT_PARSE_TARGET / "render_manifest.json"
 DEFAULT_ARGS = {"owner": "baton", "retries": 2, "retry_delay": timedelta(minutes=2),
                 "retry_exponential_backoff": True}
 
@@ -60,7 +61,7 @@ def _dbt_task_group():
     return DbtTaskGroup(
         group_id="dbt",
         project_config=project,
-        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH),
+        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD),
         profile_config=ProfileConfig(profile_name="baton", target_name="warehouse",
                                      profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml"),
         execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER),
@@ -96,14 +97,18 @@ def baton_transform():
     @task
     def prepare() -> dict:
         """Raw tables exist; the shadow is clean or last published; the manifest for the next parse is fresh."""
+        from baton.paths import state_path
         from baton.quality.nightly import prepare as prepare_shadow
+        from baton.quality.nightly import write_render_manifest
         from baton.tasks import warehouse_url_for_task
         from baton.transform import dbt
 
         url = warehouse_url_for_task()
         prepared = prepare_shadow(url)
         # Parsed with the suffix, so the manifest names the shadow relations mark_built keeps.
-        dbt(["parse"], url, target_name="manifest", schema_suffix=SHADOW_SUFFIX)
+        parsed = dbt(["parse"], url, target_name=DBT_PARSE_TARGET, schema_suffix=SHADOW_SUFFIX)
+        if parsed.success:
+            write_render_manifest(state_path("dbt", DBT_PARSE_TARGET, "target", "manifest.json"), MANIFEST)
         return prepared
 
     @task
@@ -120,7 +125,8 @@ def baton_transform():
         from baton.publish import mark_built as stamp
         from baton.tasks import _instant, warehouse_url_for_task
 
-        return stamp(warehouse_url_for_task(), as_of=_instant(as_of_instant), manifest_path=MANIFEST)
+        return stamp(warehouse_url_for_task(), as_of=_instant(as_of_instant),
+                     manifest_path=MANIFEST if MANIFEST.is_file() else None)
 
     @task(outlets=[Asset(MARTS_ASSET_URI)])
     def check_and_publish(build_id: str, as_of_instant: str) -> dict:
