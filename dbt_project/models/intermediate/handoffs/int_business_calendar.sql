@@ -46,9 +46,9 @@ select
     local_date,
     window_start,
     window_end,
-    window_seconds::numeric                                                          as window_seconds,
-    (coalesce(sum(window_seconds) over (order by local_date rows between unbounded preceding and 1 preceding), 0))::numeric
+    window_seconds::bigint                                                           as window_seconds,
+    (coalesce(sum(window_seconds) over (order by local_date rows between unbounded preceding and 1 preceding), 0))::bigint
                                                                                      as seconds_before,
-    (sum(window_seconds) over (order by local_date rows between unbounded preceding and current row))::numeric
+    (sum(window_seconds) over (order by local_date rows between unbounded preceding and current row))::bigint
                                                                                      as seconds_through
 from measured
