@@ -200,6 +200,30 @@ customer_wins as (
     group by account_id
 ),
 
+person_account_links as (
+    -- the person's accounts and since when the person was known to belong to them: a corporate
+    -- email domain and a HubSpot company from the start, a Salesforce contact's account from the
+    -- contact's creation (a personal-email lead joins its company only when converted)
+    select records.person_id, accounts.account_id, '-infinity'::timestamptz as linked_from
+    from {{ ref('int_people_matched_across_sources') }} as records
+    join {{ ref('int_accounts_matched_across_sources') }} as accounts
+      on accounts.domain = split_part(records.email, '@', 2)
+    left join {{ ref('personal_email_domains') }} as personal on personal.domain = split_part(records.email, '@', 2)
+    where records.email like '%_@_%' and personal.domain is null
+    union all
+    select records.person_id, accounts.account_id, '-infinity'::timestamptz
+    from {{ ref('int_people_matched_across_sources') }} as records
+    join {{ ref('int_accounts_matched_across_sources') }} as accounts
+      on accounts.source_system = 'hubspot' and accounts.source_id = records.hubspot_company_id
+    where records.source_object = 'contacts'
+    union all
+    select records.person_id, accounts.account_id, coalesce(records.created_at, '-infinity'::timestamptz)
+    from {{ ref('int_people_matched_across_sources') }} as records
+    join {{ ref('int_accounts_matched_across_sources') }} as accounts
+      on accounts.source_system = 'salesforce' and accounts.source_id = records.crm_account_id
+    where records.source_object = 'Contact'
+),
+
 customer_prospecting as (
     select distinct on (touches.person_id, touches.handoff_id)
         touches.person_id,
@@ -209,11 +233,13 @@ customer_prospecting as (
         touches.toucher_label,
         customer_wins.first_won_at
     from sales_touches as touches
-    join people using (person_id)
-    join customer_wins on customer_wins.account_id = people.account_id
+    join person_account_links as links
+      on links.person_id = touches.person_id and links.linked_from <= touches.touched_at
+    join customer_wins on customer_wins.account_id = links.account_id
     where touches.toucher_role = 'sdr'
       and customer_wins.first_won_at < touches.touched_at
-    order by touches.person_id, touches.handoff_id, touches.touched_at, touches.sales_activity_id
+    order by touches.person_id, touches.handoff_id, touches.touched_at, touches.sales_activity_id,
+             customer_wins.first_won_at
 ),
 
 existing_customers_prospected as (
