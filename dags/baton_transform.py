@@ -13,10 +13,12 @@ run's, and the task's error names every failed check (docs/quality.md).
 
 Parsing runs no dbt and touches no database: the dbt graph comes from the manifest the last
 `prepare` task wrote (`dbt parse`, trimmed to what rendering reads:
-.baton/dbt/manifest/render_manifest.json; Cosmos LoadMode.DBT_MANIFEST). In a fresh clone, before any run wrote one, the group falls back to a
-single task running the whole `dbt build` (Cosmos' own file parser, LoadMode.CUSTOM, cannot read
-this project's `{% do %}` macros, and `dbt ls` at parse time would take far over 2 s). A model
-added to the project gets its own task from the run after the one that first parsed it.
+.baton/dbt/manifest/render_manifest.json; Cosmos LoadMode.DBT_MANIFEST). In a fresh clone,
+before any run wrote one, the group falls back to a single task running the whole `dbt build`
+(Cosmos' own file parser, LoadMode.CUSTOM, cannot read this project's `{% do %}` macros, and
+`dbt ls` at parse time would take far over 2 s). A model added to the project gets its own
+task from the run after the one that first parsed it. `BATON_DBT_TASKS=single` keeps the
+single task (each Cosmos task pays ~10 s of dbt start-up, which only parallel workers win back).
 """
 
 from __future__ import annotations
@@ -150,7 +152,8 @@ def baton_transform():
 
     instant = as_of()
     prepared = prepare()
-    build = _dbt_task_group() if MANIFEST.is_file() else dbt_build(instant)
+    per_model = MANIFEST.is_file() and os.environ.get("BATON_DBT_TASKS", "per_model") != "single"
+    build = _dbt_task_group() if per_model else dbt_build(instant)
     built = mark_built(instant)
     instant >> prepared >> build >> built
     digest(check_and_publish(built, instant), instant)
