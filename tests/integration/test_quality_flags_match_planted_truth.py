@@ -4,10 +4,16 @@ The session's sandbox world is extracted through the vendor APIs as of its end, 
 handoffs (into the shadow schemas, as the nightly run does), and the flags are refreshed from
 them; the planted truth (baton.sandbox.truth, from the world's event log alone) lists each
 handoff's missing fields. Handoffs are matched by their CRM record and handed_off_at.
+
+`BATON_E2E_PEOPLE=3000` runs it on the default demo world (people=3000, seed=7) instead:
+
+    BATON_E2E_PEOPLE=3000 WAREHOUSE_URL=postgresql://postgres@127.0.0.1:5432/postgres \
+        .venv/bin/pytest tests/integration/test_quality_flags_match_planted_truth.py -s
 """
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
 
 import psycopg
@@ -26,7 +32,19 @@ def _second(instant) -> str:
 
 
 @pytest.fixture(scope="module")
-def flagged(sandbox_world, server_url, tmp_path_factory):
+def world(request, tmp_path_factory):
+    people = int(os.environ.get("BATON_E2E_PEOPLE", "0"))
+    if not people:
+        return request.getfixturevalue("sandbox_world")
+    from baton.sandbox.world import build_world
+
+    path = tmp_path_factory.mktemp("quality_world") / f"world-{people}-7.sqlite"
+    build_world(path, people=people, seed=7).close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def flagged(world, server_url):
     from baton.connections import ConnectionFields
     from baton.quality.context_flags import refresh_lead_context_flags
     from baton.quality.schema import ensure_quality_schema
@@ -37,7 +55,7 @@ def flagged(sandbox_world, server_url, tmp_path_factory):
     from baton.transform import dbt, ensure_raw_tables
     from tests.fixtures.warehouse import _create_database, _drop_database
 
-    store = WorldStore(sandbox_world, readonly=True)
+    store = WorldStore(world, readonly=True)
     world_end = datetime.fromisoformat(store.meta("world_end").replace("Z", "+00:00"))
     truth = compute_truth(store, world_end)
     store.close()
@@ -45,15 +63,15 @@ def flagged(sandbox_world, server_url, tmp_path_factory):
     name, url = _create_database(server_url, "baton_quality_e2e")
     try:
         ensure_raw_tables(url)
-        with SandboxServer(sandbox_world) as server:
+        with SandboxServer(world) as server:
             server.set_clock(world_end)
             for source in SOURCES:
                 connection = ConnectionFields(conn_id=f"{source}_default", host=server.url,
                                               login="baton-quality-client", password="baton-quality-secret")
                 run_source(source, connection, url, start=BACKFILL_FROM, end=world_end)
         # Only what the flags read (fct_handoffs and what it stands on), without tests: this test is about the flags.
-        result = dbt(["build", "--select", "+fct_handoffs", "--exclude", "resource_type:test", "resource_type:unit_test"], url, vars={"as_of": _second(world_end)},
-                     schema_suffix="_shadow", target_name=f"quality-e2e-{name}")
+        result = dbt(["build", "--select", "+fct_handoffs", "--exclude", "resource_type:test", "resource_type:unit_test"],
+                     url, vars={"as_of": _second(world_end)}, schema_suffix="_shadow", target_name=f"quality-e2e-{name}")
         assert result.success, result.failures()[:3] or result.exception
         with psycopg.connect(url) as conn:
             ensure_quality_schema(conn)
@@ -77,3 +95,4 @@ def test_the_flags_equal_the_planted_missing_fields_exactly(flagged):
     assert planted, "the world plants no missing context; the comparison would prove nothing"
     assert sorted(flags - planted)[:10] == [] and sorted(planted - flags)[:10] == []
     assert summary["flags"] == len(truth["missing_context"])
+    print(f"\nlead context flags: {len(flags)} found, {len(planted)} planted, on {summary['handoffs']} handoffs")
