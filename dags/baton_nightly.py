@@ -8,24 +8,21 @@ The data interval is the UTC day before the run's date; its end is the run's as-
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-import pendulum
 from airflow.sdk import dag, task
-from airflow.timetables.interval import CronDataIntervalTimetable
+
+from baton.dag_factory import DEFAULT_ARGS, START_DATE, nightly_timetable
 
 SOURCES = ("salesforce", "marketo", "hubspot")
 
 
 @dag(
     dag_id="baton_nightly",
-    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    schedule=nightly_timetable(),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     tags=["baton", "nightly", "demo"],
-    default_args={"owner": "baton", "retries": 2, "retry_delay": timedelta(minutes=2),
-                  "retry_exponential_backoff": True},
+    default_args=DEFAULT_ARGS,
     doc_md=__doc__,
 )
 def baton_nightly():
