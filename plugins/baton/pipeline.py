@@ -192,6 +192,10 @@ def _demo_command(args) -> int:
         print(f"baton demo: sandbox APIs (Salesforce, Marketo, HubSpot) at {server.url}")
         env = dict(os.environ)
         env.update(demo_environment(server.url))
+        # A first run backfills from BATON_START_DATE: take in the sandbox's whole history
+        # (its customers' and accounts' records go back before the world's six months).
+        world_start = datetime.fromisoformat(server.world_start.replace("Z", "+00:00"))
+        env.setdefault("BATON_START_DATE", (world_start - timedelta(days=730)).date().isoformat())
         result = run_nightly(run_date, env)
     if result["ok"]:
         summarize(result["warehouse_url"])
