@@ -89,6 +89,8 @@ def assert_hubspot_matches_world(url: str, world, clock: datetime) -> None:
     contacts = raw(url, "raw_hubspot", "contact")
     assert all("propertiesWithHistory" in data for data, deleted in contacts.values() if not deleted)
     assert any(len(data["propertiesWithHistory"].get("lifecyclestage", [])) > 1 for data, _ in contacts.values())
+    # Owner at handoff on a reassigned HubSpot contact needs the owner's history.
+    assert all("hubspot_owner_id" in data["propertiesWithHistory"] for data, deleted in contacts.values() if not deleted)
     for stream_name, object_type, key in (("owner", "owners", None), ("form", "forms", None),
                                           ("form_submission", "form_submissions", "conversionId"),
                                           ("email_event", "email_events", "id")):

@@ -29,7 +29,8 @@ SEARCH_PAGE = 200
 LIST_PAGE = 100
 BATCH_READ = 100
 ASSOCIATION_BATCH = 1_000
-HISTORY_PROPERTIES = {"contacts": ("lifecyclestage", "hs_lead_status")}
+# Stage history, and the owner history that tells who owned a contact when it was handed off.
+HISTORY_PROPERTIES = {"contacts": ("lifecyclestage", "hs_lead_status", "hubspot_owner_id")}
 LAST_MODIFIED = {"contacts": "lastmodifieddate"}
 LAST_MODIFIED_DEFAULT = "hs_lastmodifieddate"
 ASSOCIATIONS = {
