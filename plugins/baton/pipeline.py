@@ -46,6 +46,7 @@ def ensure_airflow_db(env: dict[str, str]) -> None:
     from importlib.metadata import version
 
     home = Path(env["AIRFLOW_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
     marker = home / f".migrated-{version('apache-airflow')}"
     if marker.exists():
         return
