@@ -84,19 +84,21 @@ def pipeline(request, tmp_path_factory, server_url):
     world_end = _instant(store.meta("world_end"))
     day_before = world_end - timedelta(days=1)
     name, url = _create_database(server_url, "baton_lifecycle_e2e")
-    ensure_raw_tables(url)
-    timings = {}
-    _extract(world_path, url, day_before)
-    # dbt's own tests run once, on the incremental build the comparisons read
-    timings["dbt_build_full_s"] = _build(url, day_before, *WITHOUT_TESTS)
-    _extract(world_path, url, world_end)
-    timings["dbt_build_incremental_s"] = _build(url, world_end)
-    truth = compute_truth(store, world_end)
-    store.close()
-    print(f"\nlifecycle e2e on {os.path.basename(str(world_path))}: "
-          + ", ".join(f"{key}={value:.1f}" for key, value in timings.items()))
-    yield url, truth, timings, world_end
-    _drop_database(server_url, name)
+    try:
+        ensure_raw_tables(url)
+        timings = {}
+        _extract(world_path, url, day_before)
+        # dbt's own tests run once, on the incremental build the comparisons read
+        timings["dbt_build_full_s"] = _build(url, day_before, *WITHOUT_TESTS)
+        _extract(world_path, url, world_end)
+        timings["dbt_build_incremental_s"] = _build(url, world_end)
+        truth = compute_truth(store, world_end)
+        print(f"\nlifecycle e2e on {os.path.basename(str(world_path))}: "
+              + ", ".join(f"{key}={value:.1f}" for key, value in timings.items()))
+        yield url, truth, timings, world_end
+    finally:
+        store.close()
+        _drop_database(server_url, name)
 
 
 def _rows(url: str, sql: str) -> list[tuple]:

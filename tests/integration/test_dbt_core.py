@@ -224,11 +224,13 @@ def build(url: str, *extra: str) -> None:
 @pytest.fixture(scope="module")
 def planted(server_url):
     name, url = _create_database(server_url, "baton_dbt")
-    ensure_raw_tables(url)
-    plant_world(url)
-    build(url)
-    yield url
-    _drop_database(server_url, name)
+    try:
+        ensure_raw_tables(url)
+        plant_world(url)
+        build(url)
+        yield url
+    finally:
+        _drop_database(server_url, name)
 
 
 def person_of(url: str, system: str, object_: str, source_id: str) -> str:
