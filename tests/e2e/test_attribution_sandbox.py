@@ -5,16 +5,15 @@ and opportunities, computed from the generator's event log) through the independ
 computation in attribution_expected.py; the warehouse's ids are used only to name the rows
 (and, as the contract orders same-instant touches by touchpoint id, to break those ties).
 
-The suite runs it on the session's small sandbox world. `BATON_E2E_PEOPLE=3000` runs it on
-the default demo world (people=3000, seed=7) instead:
+It runs on the default demo world (3,000 people, seed 7: the `e2e_world` fixture);
+`BATON_E2E_PEOPLE=N` picks another size, `BATON_E2E_PEOPLE=0` the small session world:
 
-    BATON_E2E_PEOPLE=3000 WAREHOUSE_URL=postgresql://postgres@127.0.0.1:5432/postgres \
+    WAREHOUSE_URL=postgresql://postgres@127.0.0.1:5432/postgres \
         .venv/bin/pytest tests/e2e/test_attribution_sandbox.py -s
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from datetime import datetime, timezone
@@ -34,14 +33,7 @@ def _instant(text: str) -> datetime:
 
 
 def _world_path(request, tmp_path_factory):
-    people = int(os.environ.get("BATON_E2E_PEOPLE", "0"))
-    if not people:
-        return request.getfixturevalue("sandbox_world")
-    from baton.sandbox.world import build_world
-
-    path = tmp_path_factory.mktemp("attribution_world") / f"world-{people}-7.sqlite"
-    build_world(path, people=people, seed=7)
-    return path
+    return request.getfixturevalue("e2e_world")
 
 
 def run_pipeline(world_path, warehouse_url: str, as_of: datetime, timings: dict) -> None:

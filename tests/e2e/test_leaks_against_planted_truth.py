@@ -2,11 +2,10 @@
 fct_funnel_leaks, compared row by row with the planted truth (baton.sandbox.truth, computed
 from the world's event log alone, sharing nothing with the dbt models).
 
-The suite runs it on the session's small sandbox world (300 people, every leak type planted);
-`BATON_E2E_PEOPLE=3000` runs it on the default demo world (people=3000, seed=7), the issue's
-acceptance run, and prints the leak counts and the dbt wall time:
+It runs on the default demo world (3,000 people, seed 7: the `e2e_world` fixture);
+`BATON_E2E_PEOPLE=N` picks another size, `BATON_E2E_PEOPLE=0` the small session world:
 
-    BATON_E2E_PEOPLE=3000 WAREHOUSE_URL=postgresql://postgres@127.0.0.1:5432/postgres \
+    WAREHOUSE_URL=postgresql://postgres@127.0.0.1:5432/postgres \
         .venv/bin/pytest tests/e2e/test_leaks_against_planted_truth.py -s
 
 The world is extracted through the sandbox's APIs as of its end and built with as_of = its end.
@@ -17,7 +16,6 @@ Planted people are matched to warehouse people through their source records, han
 
 from __future__ import annotations
 
-import os
 import time
 from collections import defaultdict
 from datetime import datetime, timezone
@@ -51,19 +49,13 @@ def _extract(world_path, warehouse_url: str, until: datetime) -> None:
 def built(request, tmp_path_factory, server_url):
     from baton.sandbox.store import WorldStore
     from baton.sandbox.truth import compute_truth
-    from baton.sandbox.world import build_world
     from baton.transform import dbt, ensure_raw_tables
     from tests.fixtures.warehouse import _create_database, _drop_database
 
-    people = int(os.environ.get("BATON_E2E_PEOPLE", "0"))
-    if people:
-        world_path = tmp_path_factory.mktemp("leaks_world") / f"world-{people}-7.sqlite"
-        build_world(world_path, people=people, seed=7).close()
-    else:
-        world_path = request.getfixturevalue("sandbox_world")
-        sized = WorldStore(world_path, readonly=True)
-        people = sized.meta("people")
-        sized.close()
+    world_path = request.getfixturevalue("e2e_world")
+    sized = WorldStore(world_path, readonly=True)
+    people = sized.meta("people")
+    sized.close()
     store = WorldStore(world_path, readonly=True)
     world_end_text = store.meta("world_end")
     world_end = datetime.fromisoformat(world_end_text.replace("Z", "+00:00"))

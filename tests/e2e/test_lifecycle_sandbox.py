@@ -6,10 +6,10 @@ then equal what the generator planted (baton.sandbox.truth, computed from its ev
 every planted identity link found and no two people merged, every stage transition, every
 marketing touch; and the incremental build must equal a full refresh of the same data.
 
-The suite runs it on the session's small sandbox world. `BATON_E2E_PEOPLE=3000` runs it on the
-default demo world (people=3000, seed=7) and prints the dbt wall times:
+It runs on the default demo world (3,000 people, seed 7: the `e2e_world` fixture);
+`BATON_E2E_PEOPLE=N` picks another size, `BATON_E2E_PEOPLE=0` the small session world:
 
-    BATON_E2E_PEOPLE=3000 WAREHOUSE_URL=postgresql://postgres@127.0.0.1:5432/postgres \
+    WAREHOUSE_URL=postgresql://postgres@127.0.0.1:5432/postgres \
         .venv/bin/pytest tests/e2e/test_lifecycle_sandbox.py -s
 """
 
@@ -40,14 +40,7 @@ def _z(instant: datetime | None) -> str | None:
 
 
 def _world_path(request, tmp_path_factory):
-    people = int(os.environ.get("BATON_E2E_PEOPLE", "0"))
-    if not people:
-        return request.getfixturevalue("sandbox_world")
-    from baton.sandbox.world import build_world
-
-    path = tmp_path_factory.mktemp("lifecycle_world") / f"world-{people}-7.sqlite"
-    build_world(path, people=people, seed=7)
-    return path
+    return request.getfixturevalue("e2e_world")
 
 
 def _extract(world_path, warehouse_url: str, until: datetime) -> None:

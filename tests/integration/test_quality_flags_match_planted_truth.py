@@ -1,19 +1,19 @@
 """On the sandbox, quality.lead_context_flags equal the planted missing fields exactly (issue 8).
 
-The session's sandbox world is extracted through the vendor APIs as of its end, dbt builds the
+The sandbox world is extracted through the vendor APIs as of its end, dbt builds the
 handoffs (into the shadow schemas, as the nightly run does), and the flags are refreshed from
 them; the planted truth (baton.sandbox.truth, from the world's event log alone) lists each
 handoff's missing fields. Handoffs are matched by their CRM record and handed_off_at.
 
-`BATON_E2E_PEOPLE=3000` runs it on the default demo world (people=3000, seed=7) instead:
+It runs on the default demo world (3,000 people, seed 7: the `e2e_world` fixture);
+`BATON_E2E_PEOPLE=N` picks another size, `BATON_E2E_PEOPLE=0` the small session world:
 
-    BATON_E2E_PEOPLE=3000 WAREHOUSE_URL=postgresql://postgres@127.0.0.1:5432/postgres \
+    WAREHOUSE_URL=postgresql://postgres@127.0.0.1:5432/postgres \
         .venv/bin/pytest tests/integration/test_quality_flags_match_planted_truth.py -s
 """
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 
 import psycopg
@@ -32,15 +32,8 @@ def _second(instant) -> str:
 
 
 @pytest.fixture(scope="module")
-def world(request, tmp_path_factory):
-    people = int(os.environ.get("BATON_E2E_PEOPLE", "0"))
-    if not people:
-        return request.getfixturevalue("sandbox_world")
-    from baton.sandbox.world import build_world
-
-    path = tmp_path_factory.mktemp("quality_world") / f"world-{people}-7.sqlite"
-    build_world(path, people=people, seed=7).close()
-    return path
+def world(e2e_world):
+    return e2e_world
 
 
 @pytest.fixture(scope="module")
