@@ -69,7 +69,7 @@ def print_report(warehouse_url: str, *, top: int = 15, leak_type: str | None = N
                    percentile_cont(0.5) within group (order by response_business_minutes),
                    count(*) filter (where is_sla_breached), min(handed_off_at), max(handed_off_at)
             from marts.fct_handoffs""").fetchone()
-        by_type = {row[0]: row[1:] for row in conn.execute(f"""
+        by_type = {row[0]: row[1:] for row in conn.execute("""
             with open_pipeline as (
                 select account_id, sum(amount) as amount from marts.fct_opportunities
                 where not coalesce(is_closed, false) and account_id is not null group by account_id

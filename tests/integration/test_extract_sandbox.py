@@ -6,11 +6,9 @@ server's clock), never from the extractor's own output.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta, timezone
 
 import psycopg
-import pytest
 
 from baton.connections import ConnectionFields
 from baton.sandbox.store import WorldStore

@@ -140,7 +140,7 @@ class SalesforceApi:
     def _describe(self, name: str, version: str) -> Reply:
         canonical = {n.lower(): n for n in SALESFORCE_OBJECTS}.get(name.lower())
         if canonical is None:
-            return _error(404, "NOT_FOUND", f"The requested resource does not exist")
+            return _error(404, "NOT_FOUND", "The requested resource does not exist")
         fields = []
         for field_name in SALESFORCE_OBJECTS[canonical]:
             field_type = soql.field_type(field_name)
