@@ -34,19 +34,18 @@ def _instant(value) -> datetime:
 
 
 def extract_source(source: str, start, end) -> dict:
-    """Extract one source for the window ending at `end` and land it in its raw schema."""
+    """Extract every stream of one source up to `end` and land it in its raw schema."""
     from baton.connections import get_connection
-    from baton.sources.runner import run_source
+    from baton.sources.runner import run_for_task
 
     conn = get_connection(f"{source}_default")
     if conn is None:
         log.warning("%s: no connection %s_default configured; source skipped", source, source)
         return {"source": source, "skipped": True}
-    results = run_source(source, conn, warehouse_url_for_task(), end=_instant(end))
-    streams = {r.stream: {"extracted": r.extracted, "loaded": r.loaded, "rejected": r.rejected} for r in results}
+    streams = run_for_task(source, None, conn, warehouse_url_for_task(), end)
     return {"source": source, "streams": streams,
-            "extracted": sum(s["extracted"] for s in streams.values()),
-            "rejected": sum(s["rejected"] for s in streams.values())}
+            "extracted": sum(s["extracted"] for s in streams),
+            "rejected": sum(s["rejected"] for s in streams)}
 
 
 def build_warehouse(as_of) -> dict:

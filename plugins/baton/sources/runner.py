@@ -154,9 +154,9 @@ def summary(result: LoadResult) -> dict:
             "watermark": result.watermark.isoformat() if result.watermark else None}
 
 
-def run_for_task(source: str, streams: Sequence[str], connection: ConnectionFields, warehouse_url: str,
+def run_for_task(source: str, streams: Sequence[str] | None, connection: ConnectionFields, warehouse_url: str,
                  end) -> list[dict]:
-    """The extract DAGs' task body: these streams of the source up to the data interval's end."""
+    """A DAG task's body: these streams of the source (None: all) up to the data interval's end."""
     end_instant = end if isinstance(end, datetime) else datetime.fromisoformat(str(end).replace("Z", "+00:00"))
     results = run_source(source, connection, warehouse_url, end=end_instant, streams=streams)
     return [summary(result) for result in results]
