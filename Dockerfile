@@ -11,7 +11,9 @@ ENV PYTHONUNBUFFERED=1 \
 RUN pip install --no-cache-dir uv==0.13.9
 WORKDIR /opt/baton
 COPY pyproject.toml uv.lock README.md ./
-COPY plugins ./plugins
-RUN uv sync --frozen --no-dev --python python3.11
+COPY src ./src
+COPY sandbox ./sandbox
+# --all-packages: the image also serves the sandbox (baton-sandbox, a workspace member).
+RUN uv sync --frozen --no-dev --all-packages --python python3.11
 COPY . .
 USER 50000

@@ -28,7 +28,7 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
 
-$(VENV)/.installed: $(UV) uv.lock pyproject.toml
+$(VENV)/.installed: $(UV) uv.lock pyproject.toml sandbox/pyproject.toml
 	$(UV) sync --frozen --python $(PYTHON)
 	@touch $@
 

@@ -1,8 +1,8 @@
 """End to end: a sandbox world → vendor APIs → raw → dbt → fct_attribution, against the planted truth.
 
-The expected credits come from the world's planted truth (baton.sandbox.truth: its touchpoints
+The expected credits come from the world's planted truth (baton_sandbox.truth: its touchpoints
 and opportunities, computed from the generator's event log) through the independent Python
-computation in attribution_expected.py; the warehouse's ids are used only to name the rows
+computation in truth_attribution.py; the warehouse's ids are used only to name the rows
 (and, as the contract orders same-instant touches by touchpoint id, to break those ties).
 
 It runs on the default demo world (3,000 people, seed 7: the `e2e_world` fixture);
@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 import psycopg
 import pytest
 
-from tests.e2e.attribution_expected import MODELS, Opportunity, Touch, expected_credits, expected_money
+from baton_sandbox.truth_attribution import MODELS, Opportunity, Touch, expected_credits, expected_money
 
 TOLERANCE = 1e-9
 SOURCES = ("salesforce", "marketo", "hubspot")
@@ -39,7 +39,7 @@ def _world_path(request, tmp_path_factory):
 def run_pipeline(world_path, warehouse_url: str, as_of: datetime, timings: dict) -> None:
     """Extract every source from a sandbox server over the world, load it, build the marts."""
     from baton.connections import ConnectionFields
-    from baton.sandbox.server import SandboxServer
+    from baton_sandbox.server import SandboxServer
     from baton.sources.runner import run_source
     from baton.transform import dbt, ensure_raw_tables
 
@@ -69,8 +69,8 @@ def run_pipeline(world_path, warehouse_url: str, as_of: datetime, timings: dict)
 
 @pytest.fixture(scope="module")
 def pipeline(request, tmp_path_factory, server_url):
-    from baton.sandbox.store import WorldStore
-    from baton.sandbox.truth import compute_truth
+    from baton_sandbox.store import WorldStore
+    from baton_sandbox.truth import compute_truth
     from tests.fixtures.warehouse import _create_database, _drop_database
 
     world_path = _world_path(request, tmp_path_factory)

@@ -23,7 +23,7 @@ import psycopg
 import pytest
 
 from baton.transform import dbt
-from tests.e2e.attribution_expected import Opportunity, Touch, expected_credits
+from baton_sandbox.truth_attribution import Opportunity, Touch, expected_credits
 from tests.e2e.test_attribution_hand_made_paths import UPSTREAM_DDL
 
 PEOPLE = int(os.environ.get("BATON_ATTRIBUTION_SCALE_PEOPLE", "0"))
@@ -39,9 +39,9 @@ def _touch_id(system: str, source_id: str) -> str:
 
 
 def test_attribution_on_the_million_record_world_is_exact_and_timed(server_url, tmp_path_factory):
-    from baton.sandbox.store import WorldStore
-    from baton.sandbox.truth import compute_truth
-    from baton.sandbox.world import build_world
+    from baton_sandbox.store import WorldStore
+    from baton_sandbox.truth import compute_truth
+    from baton_sandbox.world import build_world
     from tests.fixtures.warehouse import _create_database, _drop_database
 
     figures: dict[str, float | int] = {}

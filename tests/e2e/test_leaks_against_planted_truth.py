@@ -1,5 +1,5 @@
 """End to end: the default sandbox world → vendor APIs → raw → dbt → fct_handoffs and
-fct_funnel_leaks, compared row by row with the planted truth (baton.sandbox.truth, computed
+fct_funnel_leaks, compared row by row with the planted truth (baton_sandbox.truth, computed
 from the world's event log alone, sharing nothing with the dbt models).
 
 It runs on the default demo world (3,000 people, seed 7: the `e2e_world` fixture);
@@ -34,7 +34,7 @@ Z = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'"
 
 def _extract(world_path, warehouse_url: str, until: datetime) -> None:
     from baton.connections import ConnectionFields
-    from baton.sandbox.server import SandboxServer
+    from baton_sandbox.server import SandboxServer
     from baton.sources.runner import run_source
 
     with SandboxServer(world_path) as server:
@@ -47,8 +47,8 @@ def _extract(world_path, warehouse_url: str, until: datetime) -> None:
 
 @pytest.fixture(scope="module")
 def built(request, tmp_path_factory, server_url):
-    from baton.sandbox.store import WorldStore
-    from baton.sandbox.truth import compute_truth
+    from baton_sandbox.store import WorldStore
+    from baton_sandbox.truth import compute_truth
     from baton.transform import dbt, ensure_raw_tables
     from tests.fixtures.warehouse import _create_database, _drop_database
 

@@ -2,7 +2,7 @@
 
 The world is extracted through the sandbox's APIs up to the day before its end, built, then
 extracted for one more day and built incrementally, as the nightly run would. The marts must
-then equal what the generator planted (baton.sandbox.truth, computed from its event log alone):
+then equal what the generator planted (baton_sandbox.truth, computed from its event log alone):
 every planted identity link found and no two people merged, every stage transition, every
 marketing touch; and the incremental build must equal a full refresh of the same data.
 
@@ -45,7 +45,7 @@ def _world_path(request, tmp_path_factory):
 
 def _extract(world_path, warehouse_url: str, until: datetime) -> None:
     from baton.connections import ConnectionFields
-    from baton.sandbox.server import SandboxServer
+    from baton_sandbox.server import SandboxServer
     from baton.sources.runner import run_source
 
     with SandboxServer(world_path) as server:
@@ -67,8 +67,8 @@ def _build(warehouse_url: str, as_of: datetime, *extra: str) -> float:
 
 @pytest.fixture(scope="module")
 def pipeline(request, tmp_path_factory, server_url):
-    from baton.sandbox.store import WorldStore
-    from baton.sandbox.truth import compute_truth
+    from baton_sandbox.store import WorldStore
+    from baton_sandbox.truth import compute_truth
     from baton.transform import ensure_raw_tables
     from tests.fixtures.warehouse import _create_database, _drop_database
 

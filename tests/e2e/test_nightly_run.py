@@ -15,9 +15,10 @@ import psycopg
 import pytest
 
 from baton.airflow_env import airflow_env
-from baton.pipeline import demo_environment, run_nightly
-from baton.sandbox.store import WorldStore
-from baton.sandbox.truth import compute_truth
+from baton.pipeline import run_nightly
+from baton_sandbox.demo import demo_environment
+from baton_sandbox.store import WorldStore
+from baton_sandbox.truth import compute_truth
 
 RUN_DATE = date(2026, 11, 1)  # the sandbox world's end: as-of 2026-11-01T00:00Z
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import psycopg
 
 from baton.connections import ConnectionFields
-from baton.sandbox.store import WorldStore
+from baton_sandbox.store import WorldStore
 from baton.sources import hubspot, marketo, salesforce
 from baton.sources.api import RetryPolicy
 from baton.sources.runner import run_source

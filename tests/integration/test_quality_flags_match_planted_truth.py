@@ -2,7 +2,7 @@
 
 The sandbox world is extracted through the vendor APIs as of its end, dbt builds the
 handoffs (into the shadow schemas, as the nightly run does), and the flags are refreshed from
-them; the planted truth (baton.sandbox.truth, from the world's event log alone) lists each
+them; the planted truth (baton_sandbox.truth, from the world's event log alone) lists each
 handoff's missing fields. Handoffs are matched by their CRM record and handed_off_at.
 
 It runs on the default demo world (3,000 people, seed 7: the `e2e_world` fixture);
@@ -41,9 +41,9 @@ def flagged(world, server_url):
     from baton.connections import ConnectionFields
     from baton.quality.context_flags import refresh_lead_context_flags
     from baton.quality.schema import ensure_quality_schema
-    from baton.sandbox.server import SandboxServer
-    from baton.sandbox.store import WorldStore
-    from baton.sandbox.truth import compute_truth
+    from baton_sandbox.server import SandboxServer
+    from baton_sandbox.store import WorldStore
+    from baton_sandbox.truth import compute_truth
     from baton.sources.runner import run_source
     from baton.transform import dbt, ensure_raw_tables
     from tests.fixtures.warehouse import _create_database, _drop_database

@@ -1,0 +1,16 @@
+"""Shared fixtures. Each area keeps its own fixtures in tests/fixtures/<area>.py.
+
+Airflow is pointed at the repo's state folder before anything imports it, so the tests
+never write to the user's home.
+"""
+
+import os
+
+from baton.airflow_env import airflow_env
+
+os.environ.update(airflow_env())
+
+pytest_plugins = [
+    "tests.fixtures.warehouse",
+    "baton_sandbox.testing",
+]

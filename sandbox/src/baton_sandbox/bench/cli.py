@@ -1,0 +1,59 @@
+"""`baton bench KIND`: benchmarks that print figures (never tests), each beside its reference.
+
+    baton bench load [--records N] [--repeat N]   Baton's loader beside COPY and dlt; last line JSON
+    baton bench dbt --people N                    dbt build wall times: full, incremental, full refresh
+    baton bench sandbox [--people N | --world F]  records per second the sandbox serves
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def register(subcommands) -> None:
+    bench = subcommands.add_parser("bench", help="benchmarks: load, dbt, sandbox (figures, as JSON)")
+    kinds = bench.add_subparsers(dest="bench_kind", metavar="KIND")
+
+    load = kinds.add_parser("load", help="Baton's loader vs PostgreSQL COPY vs dlt on the same records")
+    load.add_argument("--records", type=int, default=1_000_000, help="how many records (default 1,000,000)")
+    load.add_argument("--skip-dlt", action="store_true", help="skip the dlt reference (dlt_rps null)")
+    load.add_argument("--file", type=Path, help="use this JSON-lines file of Salesforce records instead")
+    load.add_argument("--repeat", type=int, default=1,
+                      help="measure COPY and Baton this many times, alternating, and keep each one's best"
+                           " (on a shared machine the best run is the least disturbed one)")
+    load.set_defaults(handler=_load)
+
+    dbt = kinds.add_parser("dbt", help="dbt build wall times on a sandbox world (full, incremental, full refresh)")
+    dbt.add_argument("--people", type=int, default=3000)
+    dbt.add_argument("--seed", type=int, default=7)
+    dbt.set_defaults(handler=_dbt)
+
+    served = kinds.add_parser("sandbox", help="records per second the sandbox serves (server in its own process)")
+    served.add_argument("--people", type=int, default=3000)
+    served.add_argument("--seed", type=int, default=7)
+    served.add_argument("--world", type=Path, help="measure over this world file instead of a cached one")
+    served.set_defaults(handler=_sandbox)
+    bench.set_defaults(handler=lambda args: bench.print_help() or 2)
+
+
+def _load(args) -> int:
+    from baton_sandbox.bench.load import bench_load_command
+
+    return bench_load_command(args)
+
+
+def _dbt(args) -> int:
+    from baton_sandbox.bench.dbt import bench_dbt
+
+    print(json.dumps(bench_dbt(args.people, seed=args.seed)))
+    return 0
+
+
+def _sandbox(args) -> int:
+    from baton_sandbox.bench.server import run
+    from baton_sandbox.cli import ensure_world
+
+    world = args.world if args.world else ensure_world(args.people, args.seed)
+    print(json.dumps(run(world), indent=2))
+    return 0

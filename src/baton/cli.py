@@ -1,0 +1,62 @@
+"""`baton`: the one command a user needs.
+
+Each command lives in its own module, which exposes `register(subcommands)`; modules keep
+their heavy imports inside the handlers so `baton --help` stays fast. Installed add-ons add
+commands through the `baton.commands` entry-point group (the sandbox brings `sandbox`, `demo`
+and `bench`); the product imports none of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+
+COMMAND_MODULES = (
+    "baton.pipeline",        # run
+    "baton.sources.cli",     # extract
+    "baton.report",          # report
+    "baton.warehouse_cli",   # warehouse start / stop / url
+)
+ENTRY_POINT_GROUP = "baton.commands"
+
+
+def _command_modules():
+    from importlib.metadata import entry_points
+
+    yield from COMMAND_MODULES
+    for entry_point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name):
+        yield entry_point.value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="baton",
+        description="Baton: marketing-automation and CRM data in one warehouse, every funnel leak named.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    subcommands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _command_modules():
+        importlib.import_module(name).register(subcommands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    # Whatever a command imports, Airflow must find its home under .baton/, never in ~/airflow.
+    from baton.airflow_env import airflow_env
+
+    os.environ.update(airflow_env())
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    return int(args.handler(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

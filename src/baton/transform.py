@@ -1,0 +1,155 @@
+"""Running dbt over the warehouse: `dbt(["build"], url, vars={...})`.
+
+dbt runs in-process through `dbtRunner` with the warehouse fields in the environment
+(profiles.yml reads them), the project's own profiles dir, and its target and logs under
+`.baton/dbt/`, so the repository stays clean and two callers never share a target folder.
+`ensure_raw_tables` creates every raw table the sources declare, empty, so the project
+compiles and builds even before a source has been loaded or when one is disabled.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from baton.paths import DBT_PROJECT_DIR, state_path
+from baton.warehouse import connect, dbt_env
+
+log = logging.getLogger("baton.transform")
+
+# The raw streams the loader writes (interfaces.md), by schema.
+RAW_STREAMS: dict[str, tuple[str, ...]] = {
+    "raw_salesforce": (
+        "lead", "contact", "account", "opportunity", "opportunity_contact_role", "task", "event",
+        "user", "user_role", "group", "campaign", "campaign_member", "lead_history",
+        "opportunity_field_history",
+    ),
+    "raw_marketo": ("lead", "activity", "activity_type", "program", "deleted_lead"),
+    "raw_hubspot": (
+        "contact", "company", "deal", "owner", "call", "email", "meeting", "task", "form",
+        "form_submission", "email_event",
+    ),
+}
+
+RAW_TABLE_COLUMNS = """
+    id text primary key,
+    data jsonb not null,
+    source_updated_at timestamptz,
+    is_deleted boolean not null default false,
+    _loaded_at timestamptz not null,
+    _load_id text not null
+"""
+
+# dbt's in-process runner is not re-entrant and reads its environment globally.
+_DBT_LOCK = threading.Lock()
+
+
+def ensure_raw_tables(warehouse_url: str) -> None:
+    """Create each raw schema and table the dbt sources name, empty, where missing."""
+    with connect(warehouse_url, autocommit=True) as conn:
+        for schema, streams in RAW_STREAMS.items():
+            conn.execute(f'create schema if not exists "{schema}"')
+            for stream in streams:
+                conn.execute(f'create table if not exists "{schema}"."{stream}" ({RAW_TABLE_COLUMNS})')
+
+
+@dataclass
+class DbtResult:
+    success: bool
+    args: list[str]
+    results: list[dict[str, Any]] = field(default_factory=list)
+    exception: str | None = None
+
+    def failures(self) -> list[dict[str, Any]]:
+        return [r for r in self.results if r["status"] in ("error", "fail", "runtime error")]
+
+    def __bool__(self) -> bool:
+        return self.success
+
+
+def dbt(args: list[str], warehouse_url: str, vars: dict | None = None, *,
+        target_name: str = "default", schema_suffix: str | None = None) -> DbtResult:
+    """Run one dbt command (e.g. ["build"], ["run", "--select", "staging"]) on the warehouse.
+
+    `vars` become `--vars` (e.g. {"as_of": "2026-11-01T00:00:00Z"}); `target_name` picks the
+    folder under .baton/dbt/ for target and logs; `schema_suffix` builds into suffixed
+    schemas (marts_shadow) for a publish step.
+    """
+    from dbt.cli.main import dbtRunner
+
+    target_path = state_path("dbt", target_name, "target", ".keep").parent
+    log_path = state_path("dbt", target_name, "logs", ".keep").parent
+    full_args = [*args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+                 "--target-path", str(target_path), "--log-path", str(log_path)]
+    vars = dict(vars or {})
+    env = dbt_env(warehouse_url)
+    # as_of travels as an env var: a new --vars value makes dbt re-parse the whole project.
+    env["BATON_AS_OF"] = str(vars.pop("as_of", None) or "")
+    if vars:
+        full_args += ["--vars", json.dumps(vars)]
+    if schema_suffix is not None:
+        env["BATON_SCHEMA_SUFFIX"] = schema_suffix
+    with _DBT_LOCK:
+        saved = {key: os.environ.get(key) for key in [*env, "BATON_SCHEMA_SUFFIX", "DBT_SEND_ANONYMOUS_USAGE_STATS"]}
+        os.environ.update(env)
+        os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+        try:
+            outcome = dbtRunner().invoke(full_args)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+    results = []
+    for item in getattr(outcome.result, "results", None) or []:
+        node = getattr(item, "node", None)
+        results.append({
+            "unique_id": getattr(node, "unique_id", None),
+            "name": getattr(node, "name", None),
+            "status": str(getattr(item, "status", "")).lower(),
+            "message": getattr(item, "message", None),
+            "failures": getattr(item, "failures", None),
+            "execution_time": getattr(item, "execution_time", None),
+        })
+    return DbtResult(success=bool(outcome.success), args=full_args, results=results,
+                     exception=str(outcome.exception) if outcome.exception else None)
+
+
+class DbtBuildFailed(RuntimeError):
+    pass
+
+
+def dbt_build(warehouse_url: str, *, as_of: datetime | None = None, full_refresh: bool = False,
+              select: list[str] | None = None, schema_suffix: str | None = None,
+              target_name: str = "build") -> dict:
+    """`dbt build` (seeds, models, tests) with every "now" at `as_of`; raises when anything fails."""
+    ensure_raw_tables(warehouse_url)
+    args = ["build"]
+    if full_refresh:
+        args.append("--full-refresh")
+    if select:
+        args += ["--select", *select]
+    vars = {"as_of": _iso(as_of)} if as_of is not None else None
+    started = time.monotonic()
+    result = dbt(args, warehouse_url, vars, target_name=target_name, schema_suffix=schema_suffix)
+    seconds = round(time.monotonic() - started, 2)
+    failures = result.failures()
+    if not result.success:
+        detail = "; ".join(f"{f['name']}: {(f['message'] or '').strip()[:300]}" for f in failures[:10])
+        raise DbtBuildFailed(f"dbt build failed ({len(failures)} failures): {detail or result.exception}")
+    log.info("dbt build: %d nodes in %.1fs", len(result.results), seconds)
+    return {"nodes": len(result.results), "seconds": seconds, "as_of": vars["as_of"] if vars else None,
+            "warnings": sum(r["status"] == "warn" for r in result.results)}
+
+
+def _iso(instant: datetime) -> str:
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=timezone.utc)
+    return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
