@@ -6,7 +6,7 @@ never write to the user's home.
 
 import os
 
-from baton.airflow_env import airflow_env
+from baton.airflow.environment import airflow_env
 
 os.environ.update(airflow_env())
 

@@ -7,6 +7,6 @@ lands each stream in one transaction, and publishes the raw_hubspot Asset that
 (host = API base URL, password = private-app token); the warehouse from `warehouse_default` or WAREHOUSE_URL.
 """
 
-from baton.dag_factory import extract_dag
+from baton.airflow.dags import extract_dag
 
 dag = extract_dag("hubspot", doc_md=__doc__)

@@ -1,18 +1,23 @@
-"""baton_nightly: the whole nightly run for one date in one DAG: extract every source, build, check.
+"""baton_nightly: the whole nightly run for one date in one DAG: extract every source, build, check, publish.
 
 This is what `baton run --date D` and `make demo` execute in-process (`airflow dags test
 baton_nightly D`). A scheduled deployment runs the per-source extract DAGs instead and lets
 `baton_transform` follow their Assets; this DAG is paused at creation so the two never double up.
 The data interval is the UTC day before the run's date; its end is the run's as-of instant.
+
+    extract_<source> (one task per registered source) → as_of → prepare → dbt_build → mark_built
+    → check_and_publish → digest
+
+From as_of on it is the same chain as baton_transform (baton.airflow.dags.build_check_publish),
+with the dbt build as one task (a Cosmos task per model pays dbt's start-up each time, which an
+in-process run never wins back).
 """
 
 from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from baton.dag_factory import DEFAULT_ARGS, START_DATE, nightly_timetable
-
-SOURCES = ("salesforce", "marketo", "hubspot")
+from baton.airflow.dags import DEFAULT_ARGS, START_DATE, build_check_publish, extract_all_sources, nightly_timetable
 
 
 @dag(
@@ -27,25 +32,14 @@ SOURCES = ("salesforce", "marketo", "hubspot")
 )
 def baton_nightly():
     @task
-    def extract(source: str, data_interval_start=None, data_interval_end=None) -> dict:
-        from baton import tasks
+    def as_of(data_interval_end=None) -> str:
+        from baton.airflow import tasks
 
-        return tasks.extract_source(source, data_interval_start, data_interval_end)
+        return tasks.data_as_of(data_interval_end)
 
-    @task
-    def build(loads: list[dict], data_interval_end=None) -> dict:
-        from baton import tasks
-
-        return tasks.build_warehouse(data_interval_end)
-
-    @task
-    def check(built: dict, data_interval_end=None) -> dict:
-        from baton import tasks
-
-        return tasks.check_and_publish(data_interval_end)
-
-    loads = [extract.override(task_id=f"extract_{source}")(source) for source in SOURCES]
-    check(build(loads))
+    instant = as_of()
+    extract_all_sources() >> instant
+    build_check_publish(instant, per_model=False)
 
 
 baton_nightly()

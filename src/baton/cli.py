@@ -15,9 +15,9 @@ import os
 import sys
 
 COMMAND_MODULES = (
-    "baton.pipeline",        # run
+    "baton.run",        # run
     "baton.sources.cli",     # extract
-    "baton.report",          # report
+    "baton.notify.report",          # report
     "baton.warehouse_cli",   # warehouse start / stop / url
 )
 ENTRY_POINT_GROUP = "baton.commands"
@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     # Whatever a command imports, Airflow must find its home under .baton/, never in ~/airflow.
-    from baton.airflow_env import airflow_env
+    from baton.airflow.environment import airflow_env
 
     os.environ.update(airflow_env())
     parser = build_parser()

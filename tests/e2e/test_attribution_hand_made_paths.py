@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 import psycopg
 import pytest
 
-from baton.transform import dbt
+from baton.build.dbt import dbt
 from baton_sandbox.truth_attribution import MODELS, Opportunity, Touch, expected_credits, expected_money
 
 AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)

@@ -38,10 +38,10 @@ def _world_path(request, tmp_path_factory):
 
 def run_pipeline(world_path, warehouse_url: str, as_of: datetime, timings: dict) -> None:
     """Extract every source from a sandbox server over the world, load it, build the marts."""
+    from baton.build.dbt import dbt, ensure_raw_tables
     from baton.connections import ConnectionFields
-    from baton_sandbox.server import SandboxServer
     from baton.sources.runner import run_source
-    from baton.transform import dbt, ensure_raw_tables
+    from baton_sandbox.server import SandboxServer
 
     ensure_raw_tables(warehouse_url)
     started = time.monotonic()

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 import psycopg
 import pytest
 
-from baton.transform import dbt
+from baton.build.dbt import dbt
 from baton_sandbox.truth_attribution import Opportunity, Touch, expected_credits
 from tests.e2e.test_attribution_hand_made_paths import UPSTREAM_DDL
 

@@ -34,8 +34,8 @@ Z = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'"
 
 def _extract(world_path, warehouse_url: str, until: datetime) -> None:
     from baton.connections import ConnectionFields
-    from baton_sandbox.server import SandboxServer
     from baton.sources.runner import run_source
+    from baton_sandbox.server import SandboxServer
 
     with SandboxServer(world_path) as server:
         server.set_clock(until)
@@ -47,9 +47,9 @@ def _extract(world_path, warehouse_url: str, until: datetime) -> None:
 
 @pytest.fixture(scope="module")
 def built(request, tmp_path_factory, server_url):
+    from baton.build.dbt import dbt, ensure_raw_tables
     from baton_sandbox.store import WorldStore
     from baton_sandbox.truth import compute_truth
-    from baton.transform import dbt, ensure_raw_tables
     from tests.fixtures.warehouse import _create_database, _drop_database
 
     world_path = request.getfixturevalue("e2e_world")

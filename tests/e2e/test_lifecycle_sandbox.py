@@ -45,8 +45,8 @@ def _world_path(request, tmp_path_factory):
 
 def _extract(world_path, warehouse_url: str, until: datetime) -> None:
     from baton.connections import ConnectionFields
-    from baton_sandbox.server import SandboxServer
     from baton.sources.runner import run_source
+    from baton_sandbox.server import SandboxServer
 
     with SandboxServer(world_path) as server:
         server.set_clock(until)
@@ -57,7 +57,7 @@ def _extract(world_path, warehouse_url: str, until: datetime) -> None:
 
 
 def _build(warehouse_url: str, as_of: datetime, *extra: str) -> float:
-    from baton.transform import dbt
+    from baton.build.dbt import dbt
 
     started = time.monotonic()
     result = dbt(["build", *CORE, *extra], warehouse_url, vars={"as_of": _z(as_of)}, target_name="lifecycle_e2e")
@@ -67,9 +67,9 @@ def _build(warehouse_url: str, as_of: datetime, *extra: str) -> float:
 
 @pytest.fixture(scope="module")
 def pipeline(request, tmp_path_factory, server_url):
+    from baton.build.dbt import ensure_raw_tables
     from baton_sandbox.store import WorldStore
     from baton_sandbox.truth import compute_truth
-    from baton.transform import ensure_raw_tables
     from tests.fixtures.warehouse import _create_database, _drop_database
 
     world_path = _world_path(request, tmp_path_factory)

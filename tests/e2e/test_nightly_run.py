@@ -14,8 +14,8 @@ from datetime import date
 import psycopg
 import pytest
 
-from baton.airflow_env import airflow_env
-from baton.pipeline import run_nightly
+from baton.airflow.environment import airflow_env
+from baton.run import run_nightly
 from baton_sandbox.demo import demo_environment
 from baton_sandbox.store import WorldStore
 from baton_sandbox.truth import compute_truth

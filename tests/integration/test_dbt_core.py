@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from baton.transform import dbt, ensure_raw_tables
+from baton.build.dbt import dbt, ensure_raw_tables
 from baton.warehouse import connect
 from tests.fixtures.warehouse import _create_database, _drop_database
 

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import psycopg
 import pytest
 
-from baton.notify import DigestFailed, post_digest, render_digest
+from baton.notify.digest import DigestFailed, post_digest, render_digest
 
 AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
 

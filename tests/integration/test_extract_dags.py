@@ -10,9 +10,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from baton.airflow_env import airflow_env
+from baton.airflow.environment import airflow_env
 from baton.connections import ConnectionFields, to_uri
-from baton.pipeline import ensure_airflow_db
+from baton.run import ensure_airflow_db
 from tests.integration.test_extract_sandbox import (
     WORLD_END,
     assert_hubspot_matches_world,

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta, timezone
 
 import psycopg
 
-from baton_sandbox.faults import FaultPlan
-from baton_sandbox.store import WorldStore
 from baton.sources.api import RetryPolicy
 from baton.sources.runner import run_source
+from baton_sandbox.faults import FaultPlan
+from baton_sandbox.store import WorldStore
 from baton_sandbox.testing import WORLD_END as TINY_END
 from baton_sandbox.testing import WORLD_START, sf_record
 from tests.integration.test_extract_sandbox import (

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta, timezone
 import psycopg
 
 from baton.connections import ConnectionFields
-from baton_sandbox.store import WorldStore
 from baton.sources import hubspot, marketo, salesforce
 from baton.sources.api import RetryPolicy
 from baton.sources.runner import run_source
+from baton_sandbox.store import WorldStore
 
 UTC = timezone.utc
 WORLD_END = datetime(2026, 11, 1, tzinfo=UTC)

@@ -218,7 +218,7 @@ def build_org() -> RawOrg:
 
 
 def write_raw(url: str, org: RawOrg) -> None:
-    from baton.transform import ensure_raw_tables
+    from baton.build.dbt import ensure_raw_tables
 
     ensure_raw_tables(url)
     loaded_at = datetime(2026, 7, 1, tzinfo=timezone.utc)
@@ -258,7 +258,7 @@ def read_marts(url: str, org: RawOrg) -> dict:
 
 @pytest.fixture(scope="module")
 def marts(server_url):
-    from baton.transform import dbt
+    from baton.build.dbt import dbt
     from baton.warehouse import with_database
 
     name = f"baton_leak_rules_{uuid.uuid4().hex[:8]}"

@@ -1,4 +1,4 @@
-"""`baton report` (baton.report.print_report) on hand-made marts in a real PostgreSQL."""
+"""`baton report` (baton.notify.report.print_report) on hand-made marts in a real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import psycopg
 
-from baton.report import print_report
+from baton.notify.report import print_report
 
 T0 = datetime(2026, 6, 1, 10, tzinfo=timezone.utc)
 

@@ -2,7 +2,7 @@
 
 Each test builds "generations" by hand the way dbt leaves them in the shadow schemas (a seed
 table and a view in staging, a table in intermediate, marts tables), then runs the real gate
-and swap (baton.quality.nightly.check_and_publish) on a real PostgreSQL.
+and swap (baton.build.steps.check_and_publish) on a real PostgreSQL.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from datetime import datetime, timedelta, timezone
 import psycopg
 import pytest
 
-from baton.publish import PublishRefused, mark_built, prepare_shadow, publish, read_generation, rollback
+from baton.build.publish import PublishRefused, mark_built, prepare_shadow, publish, read_generation, rollback
+from baton.build.steps import check_and_publish
 from baton.quality.gate import QualityGateFailed
-from baton.quality.nightly import check_and_publish
 
 NIGHT_1 = datetime(2026, 10, 30, tzinfo=timezone.utc)
 NIGHT_2 = NIGHT_1 + timedelta(days=1)
@@ -27,6 +27,17 @@ def own_state_dir(tmp_path, monkeypatch):
     # GX's context goes to the test's own folder; rendering Data Docs is not what these tests check.
     monkeypatch.setenv("BATON_STATE_DIR", str(tmp_path))
     monkeypatch.setenv("BATON_QUALITY_DATA_DOCS", "0")
+
+
+def unbalance_the_last_load(url: str) -> None:
+    """A load log that does not account for every extracted record: a correctness check fails."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("create schema if not exists baton_meta")
+        conn.execute("create table if not exists baton_meta.load_log (load_id text, source text, stream text,"
+                     " started_at timestamptz, finished_at timestamptz, extracted bigint, loaded bigint,"
+                     " rejected bigint, changed bigint, status text, error text)")
+        conn.execute("insert into baton_meta.load_log values ('l1', 'salesforce', 'lead', now(), now(),"
+                     " 10, 8, 1, 8, 'success', null)")
 
 
 def build_generation(url: str, people: list[tuple[str, str]], *, as_of: datetime) -> str:
@@ -63,32 +74,35 @@ NIGHT_1_PEOPLE = [("p1", "mql"), ("p2", "sal")]
 NIGHT_2_PEOPLE = [("p1", "sql"), ("p2", "sal"), ("p3", "mql")]
 
 
-def test_a_duplicated_key_leaves_last_nights_marts_visible_and_the_run_names_the_check(fresh_warehouse, monkeypatch):
+def test_a_failed_correctness_check_leaves_last_nights_marts_visible_and_the_run_names_it(fresh_warehouse, monkeypatch):
     publish_generation(fresh_warehouse, NIGHT_1_PEOPLE, as_of=NIGHT_1)
 
-    build_generation(fresh_warehouse, [("p1", "sql"), ("p1", "sal"), ("p3", "mql")], as_of=NIGHT_2)
+    build_generation(fresh_warehouse, NIGHT_2_PEOPLE, as_of=NIGHT_2)
+    unbalance_the_last_load(fresh_warehouse)
     with pytest.raises(QualityGateFailed) as failure:
-        check_and_publish(fresh_warehouse, as_of=NIGHT_2, digest=False)
+        check_and_publish(fresh_warehouse, as_of=NIGHT_2)
 
-    assert "marts.dim_people: person_id_unique" in str(failure.value)
+    assert "baton_meta.load_log: extracted_equals_loaded_plus_rejected" in str(failure.value)
     assert rows(fresh_warehouse, "marts.dim_people") == NIGHT_1_PEOPLE
     with psycopg.connect(fresh_warehouse) as conn:
         verdict = conn.execute("select passed, reason, published_at from quality.gate_runs"
                                " order by started_at desc limit 1").fetchone()
         live = read_generation(conn, "marts")
-    assert verdict[0] is False and "person_id_unique" in verdict[1] and verdict[2] is None
+    assert verdict[0] is False and "extracted_equals_loaded_plus_rejected" in verdict[1] and verdict[2] is None
     assert live.as_of == "2026-10-30T00:00:00Z"
 
 
 def test_the_airflow_task_fails_without_retrying_and_says_which_check_stopped_it(fresh_warehouse, monkeypatch):
     from airflow.sdk.exceptions import AirflowFailException
 
-    from baton import tasks
+    from baton.airflow import tasks
+    from baton.airflow.dags import fail_without_retry
 
     monkeypatch.setenv("WAREHOUSE_URL", fresh_warehouse)
-    build_generation(fresh_warehouse, [("p1", "mql"), ("p1", "sal")], as_of=NIGHT_1)
-    with pytest.raises(AirflowFailException, match=r"marts not published: marts\.dim_people: person_id_unique"):
-        tasks.check_and_publish(NIGHT_1.isoformat())
+    build_generation(fresh_warehouse, NIGHT_1_PEOPLE, as_of=NIGHT_1)
+    unbalance_the_last_load(fresh_warehouse)
+    with pytest.raises(AirflowFailException, match=r"marts not published: baton_meta\.load_log: extracted_equals"):
+        fail_without_retry(tasks.check_and_publish)(NIGHT_1.isoformat())
     with psycopg.connect(fresh_warehouse) as conn:
         assert conn.execute("select to_regclass('marts.dim_people')").fetchone()[0] is None
 
@@ -118,7 +132,7 @@ def test_a_retried_publish_after_the_swap_keeps_tonights_marts(fresh_warehouse):
     publish_generation(fresh_warehouse, NIGHT_1_PEOPLE, as_of=NIGHT_1)
     publish_generation(fresh_warehouse, NIGHT_2_PEOPLE, as_of=NIGHT_2)
 
-    retried = check_and_publish(fresh_warehouse, as_of=NIGHT_2, digest=False)
+    retried = check_and_publish(fresh_warehouse, as_of=NIGHT_2)
     assert retried["already_published"] and not retried["published"]
     with pytest.raises(PublishRefused):
         publish(fresh_warehouse)
@@ -144,7 +158,7 @@ def test_a_build_after_a_failed_gate_starts_from_an_empty_shadow(fresh_warehouse
         conn.execute("insert into marts_shadow.dim_people values ('p1', 'sql', false)")
     mark_built(fresh_warehouse, as_of=NIGHT_2 + timedelta(days=1))
     with pytest.raises(QualityGateFailed):
-        check_and_publish(fresh_warehouse, as_of=NIGHT_2 + timedelta(days=1), digest=False)
+        check_and_publish(fresh_warehouse, as_of=NIGHT_2 + timedelta(days=1))
 
     prepared = prepare_shadow(fresh_warehouse)
     assert prepared["full_refresh"] is True

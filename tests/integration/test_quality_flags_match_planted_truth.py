@@ -38,14 +38,14 @@ def world(e2e_world):
 
 @pytest.fixture(scope="module")
 def flagged(world, server_url):
+    from baton.build.dbt import dbt, ensure_raw_tables
     from baton.connections import ConnectionFields
     from baton.quality.context_flags import refresh_lead_context_flags
     from baton.quality.schema import ensure_quality_schema
+    from baton.sources.runner import run_source
     from baton_sandbox.server import SandboxServer
     from baton_sandbox.store import WorldStore
     from baton_sandbox.truth import compute_truth
-    from baton.sources.runner import run_source
-    from baton.transform import dbt, ensure_raw_tables
     from tests.fixtures.warehouse import _create_database, _drop_database
 
     store = WorldStore(world, readonly=True)
@@ -68,7 +68,8 @@ def flagged(world, server_url):
         assert result.success, result.failures()[:3] or result.exception
         with psycopg.connect(url) as conn:
             ensure_quality_schema(conn)
-            summary = refresh_lead_context_flags(conn, marts_schema="marts_shadow", checked_at=world_end, run_id="e2e")
+            summary = refresh_lead_context_flags(conn, intermediate_schema="intermediate_shadow", marts_schema="marts_shadow",
+                                                 checked_at=world_end, run_id="e2e")
             conn.commit()
             found = conn.execute("""
                 select f.source_system, f.source_id, h.handed_off_at, f.field_name

@@ -10,10 +10,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from baton.build.dbt import RAW_TABLE_COLUMNS
 from baton.paths import EXPECTATIONS_DIR
 from baton.quality.gate import QualityGateFailed, run_gate
 from baton.quality.suites import load_suites
-from baton.transform import RAW_TABLE_COLUMNS
 
 AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
 COMPLETE_LEAD_BUT_TITLE = {
@@ -30,6 +30,7 @@ def own_state_dir(tmp_path, monkeypatch):
 
 
 def make_marts(url: str, *, people: int = 10, credits=(0.25, 0.75), orphan_handoff: bool = False,
+               unbalanced_load: bool = False,
                lead_updated_at: datetime = AS_OF - timedelta(hours=3)) -> None:
     """A small, consistent set of marts in marts_shadow, plus the raw lead the handoffs reached."""
     with psycopg.connect(url, autocommit=True) as conn:
@@ -57,6 +58,22 @@ def make_marts(url: str, *, people: int = 10, credits=(0.25, 0.75), orphan_hando
         if orphan_handoff:
             conn.execute("insert into marts_shadow.fct_handoffs values"
                          " ('h2', 'nobody', 'u1', %s, null, 'open', null, null, null)", (AS_OF,))
+        # The context rule's one definition is the dbt model; the gate copies its missing rows.
+        conn.execute("drop schema if exists intermediate_shadow cascade")
+        conn.execute("create schema intermediate_shadow")
+        conn.execute("create table intermediate_shadow.int_handoff_context_checks (handoff_id text, person_id text,"
+                     " owner_id text, field_name text, field_group text, severity text, field_value text,"
+                     " is_missing boolean, source_system text, source_object text, source_id text)")
+        conn.execute("insert into intermediate_shadow.int_handoff_context_checks values"
+                     " ('h1', 'p1', 'u1', 'title', 'person', 'low', null, true, 'salesforce', 'Lead', '00Q1'),"
+                     " ('h1', 'p1', 'u1', 'email', 'contact', 'high', 'ana@acme.test', false, 'salesforce', 'Lead', '00Q1')")
+        if unbalanced_load:
+            conn.execute("create schema if not exists baton_meta")
+            conn.execute("create table if not exists baton_meta.load_log (load_id text, source text, stream text,"
+                         " started_at timestamptz, finished_at timestamptz, extracted bigint, loaded bigint,"
+                         " rejected bigint, changed bigint, status text, error text)")
+            conn.execute("insert into baton_meta.load_log values ('l1', 'salesforce', 'lead', now(), now(),"
+                         " 10, 8, 1, 8, 'success', null)")
         conn.execute("delete from raw_salesforce.lead")
         conn.execute("insert into raw_salesforce.lead values ('00Q1', %s, %s, false, now(), 'l1')",
                      (json.dumps(COMPLETE_LEAD_BUT_TITLE), lead_updated_at))
@@ -95,17 +112,23 @@ def test_every_expectation_of_every_present_relation_lands_in_validation_runs(fr
     assert passed is True and checked == "marts_shadow"
 
 
-def test_credits_not_summing_to_one_and_an_orphan_handoff_stop_the_gate_by_name(fresh_warehouse):
-    make_marts(fresh_warehouse, credits=(0.25, 0.5), orphan_handoff=True)
+def test_a_load_that_does_not_account_for_every_record_stops_the_gate_by_name(fresh_warehouse):
+    make_marts(fresh_warehouse, unbalanced_load=True)
     with pytest.raises(QualityGateFailed) as failure:
         run_gate(fresh_warehouse, as_of=AS_OF, schema_suffix="_shadow")
 
-    assert set(failure.value.failed) == {"marts.fct_attribution: credits_sum_to_one",
-                                         "marts.fct_handoffs: no_orphan_handoffs"}
+    assert set(failure.value.failed) == {"baton_meta.load_log: extracted_equals_loaded_plus_rejected"}
     assert "marts not published" in str(failure.value)
     recorded = results(fresh_warehouse, last_run_id(fresh_warehouse))
-    assert recorded["marts.fct_attribution: credits_sum_to_one"][:2] == ("error", False)
-    assert recorded["marts.fct_handoffs: no_orphan_handoffs"][2]["observed_value"] == 1
+    assert recorded["baton_meta.load_log: extracted_equals_loaded_plus_rejected"][:2] == ("error", False)
+
+
+def test_no_mart_invariant_is_checked_both_by_dbt_and_by_great_expectations():
+    """Model invariants (keys, accepted values, sums, orphans) are dbt tests; the suites keep to
+    raw data, baton_meta and descriptive checks, so no check has two definitions."""
+    for suite in load_suites(EXPECTATIONS_DIR):
+        if suite.schema in ("marts", "quality"):
+            assert {e.get("severity") for e in suite.expectations} <= {"warning", "info"}, suite.relation
 
 
 def test_a_volume_drop_since_the_last_passing_run_and_stale_raw_data_warn_without_stopping(fresh_warehouse):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from baton.build.manifest import write_render_manifest
 from baton.paths import DAGS_DIR
-from baton.quality.nightly import write_render_manifest
 
 
 def node(kind: str, name: str, path: str, depends_on=(), schema="marts_shadow") -> dict:

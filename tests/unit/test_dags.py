@@ -12,6 +12,19 @@ EXPECTED_DAGS = {
 }
 
 
+def test_nightly_and_transform_end_in_the_same_build_check_publish_chain(dagbag):
+    from baton.sources.registry import source_names
+
+    chain = ["prepare", "dbt_build", "mark_built", "check_and_publish", "digest"]
+    for dag_id in ("baton_nightly", "baton_transform"):
+        dag = dagbag.dags[dag_id]
+        for upstream, downstream in zip(chain, chain[1:]):
+            assert upstream in dag.get_task(downstream).upstream_task_ids, (dag_id, upstream, downstream)
+        assert "as_of" in dag.get_task("prepare").upstream_task_ids
+    nightly = dagbag.dags["baton_nightly"]
+    assert {f"extract_{name}" for name in source_names()} == nightly.get_task("as_of").upstream_task_ids
+
+
 @pytest.fixture(scope="module")
 def dagbag():
     from airflow.dag_processing.dagbag import DagBag
@@ -44,18 +57,19 @@ def test_every_dag_has_tags_an_owner_and_at_least_two_retries(dagbag):
 
 
 def test_transform_is_scheduled_on_the_assets_the_extract_dags_publish(dagbag):
-    from baton.assets import SOURCES, raw_asset_uri
+    from baton.sources.registry import sources
 
     condition = dagbag.dags["baton_transform"].timetable.asset_condition
     assert type(condition).__name__ == "AssetAll"  # every raw schema fresh, not any one of them
     transform_inputs = {asset.uri for asset in condition.objects}
     published = set()
-    for source in SOURCES:
+    for source in sources():
         dag = dagbag.dags[f"baton_extract_{source}"]
         for task in dag.tasks:
             published |= {outlet.uri for outlet in task.outlets if hasattr(outlet, "uri")}
-    assert {raw_asset_uri(source) for source in SOURCES} <= published
-    assert transform_inputs == {raw_asset_uri(source) for source in SOURCES}
+    raw_schemas = {source.asset_uri for source in sources().values()}
+    assert raw_schemas <= published
+    assert transform_inputs == raw_schemas
 
 
 def test_nightly_runs_have_a_real_data_interval(dagbag):

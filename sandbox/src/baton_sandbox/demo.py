@@ -12,7 +12,7 @@ import os
 import time
 from datetime import date, datetime, timedelta, timezone
 
-from baton.pipeline import run_nightly, summarize
+from baton.run import run_nightly, summarize
 
 
 def register(subcommands) -> None:
@@ -65,7 +65,7 @@ def _demo_command(args) -> int:
 
 def _print_report(warehouse_url: str) -> None:
     try:
-        from baton.report import print_report
+        from baton.notify.report import print_report
     except ModuleNotFoundError:
         return
     print_report(warehouse_url)

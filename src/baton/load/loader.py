@@ -29,6 +29,8 @@ import orjson
 import psycopg
 from psycopg import sql
 
+from baton import instants
+from baton.instants import UnparsableInstant
 from baton.load.schema import ensure_meta, ensure_raw_table, raw_schema
 
 log = logging.getLogger(__name__)
@@ -44,29 +46,11 @@ class Rejected(ValueError):
 
 
 def parse_instant(value) -> datetime:
-    """A vendor timestamp → aware UTC datetime: ISO-8601 text (Z, +0000, +00:00, date only) or epoch ms."""
-    if isinstance(value, datetime):
-        instant = value
-    elif isinstance(value, bool):
-        raise Rejected(f"unparsable timestamp: {value!r}")
-    elif isinstance(value, (int, float)) or (isinstance(value, str) and value.isdigit()):
-        try:
-            instant = datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc)
-        except (OverflowError, OSError, ValueError) as error:
-            raise Rejected(f"unparsable timestamp: {value!r}") from error
-    elif isinstance(value, str):
-        try:
-            instant = datetime.fromisoformat(value)
-        except ValueError as error:
-            raise Rejected(f"unparsable timestamp: {value!r}") from error
-    else:
-        raise Rejected(f"unparsable timestamp: {value!r}")
-    if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=timezone.utc)
+    """A vendor timestamp → aware UTC datetime (baton.instants), or Rejected with the reason."""
     try:
-        return instant.astimezone(timezone.utc)
-    except OverflowError as error:
-        raise Rejected(f"unparsable timestamp: {value!r}") from error
+        return instants.parse_instant(value)
+    except UnparsableInstant as error:
+        raise Rejected(str(error)) from error
 
 
 def _key_getter(key: str | Callable[[dict], object] | None):

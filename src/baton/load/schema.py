@@ -70,3 +70,14 @@ def ensure_raw_table(conn, source: str, stream: str) -> None:
             _loaded_at        timestamptz not null,
             _load_id          text not null
         )""").format(schema, sql.Identifier(stream)))
+
+
+def ensure_raw_tables(warehouse_url: str) -> None:
+    """Every raw table the registered sources declare, empty where never loaded (dbt's sources must exist)."""
+    from baton.sources.registry import sources
+    from baton.warehouse import connect
+
+    with connect(warehouse_url) as conn:
+        for source in sources().values():
+            for stream in source.stream_names:
+                ensure_raw_table(conn, source.name, stream)

@@ -1,12 +1,13 @@
 """The quality gate: checks that guard correctness fail the run; checks that describe the data warn.
 
-One run: refresh quality.lead_context_flags from the handoffs being checked, validate every
+One run: refresh quality.lead_context_flags from the build being checked (a copy of the dbt
+model int_handoff_context_checks: the rule lives there once), validate every
 suite in `expectations/` whose relation exists (Great Expectations, Data Docs rebuilt under
 `.baton/gx/`), keep every result in `quality.validation_runs` and the verdict in
 `quality.gate_runs`, and raise `QualityGateFailed` naming each failed correctness check.
 
 `schema_suffix` points the dbt layers at their shadow (marts_shadow, ...) so the gate judges a
-build before `baton.publish` swaps it in; raw, baton_meta and quality are checked as they are.
+build before `baton.build.publish` swaps it in; raw, baton_meta and quality are checked as they are.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ def run_gate(warehouse_url: str, *, as_of: datetime | None = None, schema_suffix
         conn.execute("insert into quality.gate_runs (run_id, as_of, checked_schema, build_id, started_at)"
                      " values (%s, %s, %s, %s, %s)", (run_id, as_of, marts_schema, build_id, started))
         conn.commit()
-        flags = refresh_lead_context_flags(conn, marts_schema=marts_schema, checked_at=as_of, run_id=run_id)
+        flags = refresh_lead_context_flags(conn, intermediate_schema=checked_schema("intermediate", schema_suffix),
+                                           marts_schema=marts_schema, checked_at=as_of, run_id=run_id)
         conn.commit()
         suites = [suite for suite in load_suites(expectations_dir)
                   if _exists(conn, checked_schema(suite.schema, schema_suffix), suite.table)]

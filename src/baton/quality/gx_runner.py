@@ -1,7 +1,8 @@
 """Running the suites with Great Expectations 1.x from Baton's own code (no Airflow provider).
 
 An in-memory context per run; its Data Docs site is written to `.baton/gx/data_docs/` on every
-run (the history of results is kept in quality.validation_runs). The warehouse URL never lands in GX's config files: the datasource reads it
+run (the history of results is kept in quality.validation_runs). The warehouse URL never lands in
+GX's config files: the datasource reads it
 from an environment variable GX substitutes at run time.
 """
 
@@ -139,7 +140,9 @@ def _context(gx, gx_root: Path):
     needs to persist. The docs show the latest run.
     """
     from great_expectations.data_context.types.base import (
-        DataContextConfig, InMemoryStoreBackendDefaults, ProgressBarsConfig,
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
     )
 
     docs_dir = Path(gx_root) / "data_docs"

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from baton.build.publish import DBT_SCHEMAS
 from baton.paths import EXPECTATIONS_DIR
-from baton.publish import DBT_SCHEMAS
 
 _AS_OF_MINUS = re.compile(r"^as_of_minus_(\d+)h$")
 _PREVIOUS_ROWS_MINUS = re.compile(r"^previous_row_count_minus_(\d+)pct$")

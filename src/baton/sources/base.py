@@ -3,10 +3,11 @@ and the window a run extracts."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
+from baton.instants import epoch_ms, iso_z, utc  # noqa: F401  (the sources import them from here)
 from baton.load.loader import RecordShape
 
 
@@ -47,18 +48,31 @@ class Stream:
         """Runs inside the load's transaction (e.g. flag rows of another stream as deleted)."""
 
 
-def utc(instant: datetime) -> datetime:
-    if instant.tzinfo is None:
-        return instant.replace(tzinfo=timezone.utc)
-    return instant.astimezone(timezone.utc)
+@dataclass(frozen=True)
+class Source:
+    """A source declaration: what the registry, the DAGs, the loader and the CLI know of a source.
 
+    `stages` orders the streams for a DAG (each stage after the one before); by default every
+    stream runs in one stage. The raw schema is `raw_<name>`; its Airflow Asset is the schema's URI.
+    """
 
-def iso_z(instant: datetime, *, millis: bool = False) -> str:
-    instant = utc(instant)
-    if millis:
-        return instant.strftime("%Y-%m-%dT%H:%M:%S.") + f"{instant.microsecond // 1000:03d}Z"
-    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+    name: str
+    connection_id: str
+    streams: tuple[Stream, ...]
+    client_from_connection: Callable[..., object]
+    stages: tuple[tuple[str, ...], ...] = ()
 
+    @property
+    def raw_schema(self) -> str:
+        return f"raw_{self.name}"
 
-def epoch_ms(instant: datetime) -> int:
-    return int(utc(instant).timestamp() * 1000)
+    @property
+    def asset_uri(self) -> str:
+        return f"postgres://warehouse/baton/{self.raw_schema}"
+
+    @property
+    def stream_names(self) -> tuple[str, ...]:
+        return tuple(stream.name for stream in self.streams)
+
+    def stream_stages(self) -> tuple[tuple[str, ...], ...]:
+        return self.stages or (self.stream_names,)

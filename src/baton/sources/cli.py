@@ -11,8 +11,10 @@ SANDBOX_CREDENTIALS = {"login": "baton-sandbox-client", "password": "baton-sandb
 
 
 def register(subcommands) -> None:
-    parser = subcommands.add_parser("extract", help="extract one source (salesforce, marketo, hubspot) into raw_*")
-    parser.add_argument("source", choices=("salesforce", "marketo", "hubspot", "all"))
+    parser = subcommands.add_parser("extract", help="extract one source (or all) into its raw schema")
+    from baton.sources.registry import source_names
+
+    parser.add_argument("source", choices=(*source_names(), "all"))
     parser.add_argument("--start", help="backfill start of a first run (default BATON_START_DATE or 2026-01-01)")
     parser.add_argument("--end", help="extract up to this instant (default: now)")
     parser.add_argument("--streams", help="comma-separated stream names (default: all of the source's)")
@@ -24,7 +26,7 @@ def register(subcommands) -> None:
 def _instant(text: str | None):
     if not text:
         return None
-    from baton.load.loader import parse_instant
+    from baton.instants import parse_instant
 
     return parse_instant(text)
 
@@ -37,12 +39,14 @@ def _extract(args) -> int:
     from baton.sources import runner
 
     log = logging.getLogger("baton.extract")
-    sources = runner.SOURCES if args.source == "all" else (args.source,)
+    from baton.sources.registry import get_source, source_names
+
+    sources = source_names() if args.source == "all" else (args.source,)
     url = warehouse.warehouse_url()
     failed = 0
     for source in sources:
         if args.sandbox:
-            connection = ConnectionFields(runner.CONNECTION_IDS[source], "http", args.sandbox,
+            connection = ConnectionFields(get_source(source).connection_id, "http", args.sandbox,
                                           **SANDBOX_CREDENTIALS)
         else:
             try:

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import requests
 
 from baton.load.loader import RecordShape, parse_instant
-from baton.sources.base import Stream, Window, epoch_ms
 from baton.sources.api import ApiClient, ApiError, Verdict, parse_body, retry_after
+from baton.sources.base import Source, Stream, Window, epoch_ms
 
 log = logging.getLogger(__name__)
 
@@ -311,3 +311,6 @@ STREAMS: tuple[Stream, ...] = (
 
 def client_from_connection(conn, **kwargs) -> HubSpotClient:
     return HubSpotClient(conn.base_url or "https://api.hubapi.com", conn.password or "", **kwargs)
+
+
+SOURCE = Source("hubspot", "hubspot_default", STREAMS, client_from_connection)

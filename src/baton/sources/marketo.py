@@ -12,9 +12,10 @@ watermark from the warehouse (so it runs as its own task after the activity stre
 also probes the id range above the highest lead id it has seen, so a new lead with no
 activity yet still lands. A first run reads every id from 1 upward.
 
-Deletes: `activities/deletedleads.json` (Delete Lead, type 37) lands in `deleted_lead` and
-flags the lead's row; a merge (Merge Leads, type 32, on the winner, "Merge Ids" naming the
-losers) flags the losers' rows.
+Deletes and merges land as the API reports them and nothing more: `activities/deletedleads.json`
+(Delete Lead, type 37) in `deleted_lead`, Merge Leads (type 32, on the winner, "Merge Ids"
+naming the losers) in `activity`. The raw lead rows stay as the API returned them; dbt derives
+which leads are deleted or merged (int_marketo_lead_merges, stg_marketo__deleted_leads).
 """
 
 from __future__ import annotations
@@ -25,9 +26,8 @@ from dataclasses import dataclass
 import requests
 
 from baton.load.loader import RecordShape, parse_instant
-from baton.load.schema import ensure_raw_table
-from baton.sources.base import Stream, Window, iso_z
 from baton.sources.api import ApiClient, ApiError, Verdict, parse_body
+from baton.sources.base import Source, Stream, Window, iso_z
 
 TYPES_PER_CALL = 10
 LEADS_PER_CALL = 300
@@ -181,19 +181,6 @@ class ActivityStream(Stream):
         for start in range(0, len(type_ids), TYPES_PER_CALL):
             yield from client.activities(type_ids[start:start + TYPES_PER_CALL], window.since, window.end)
 
-    def after_load(self, conn, result, window: Window) -> None:
-        ensure_raw_table(conn, "marketo", "lead")
-        # Merge losers: the winner's Merge Leads activity names them in "Merge Ids".
-        conn.execute("""
-            update raw_marketo.lead l set is_deleted = true, _load_id = %(load_id)s, _loaded_at = now()
-            from (select distinct trim(loser) as id
-                  from raw_marketo.activity a,
-                       jsonb_array_elements(a.data -> 'attributes') attr,
-                       regexp_split_to_table(trim(both '[]' from attr ->> 'value'), ',') loser
-                  where a._load_id = %(load_id)s and a.data ->> 'activityTypeId' = %(merge)s
-                    and attr ->> 'name' = 'Merge Ids') losers
-            where l.id = losers.id and not l.is_deleted
-        """, {"load_id": result.load_id, "merge": str(MERGE_LEADS)})
 
 
 @dataclass(frozen=True)
@@ -205,20 +192,6 @@ class DeletedLeadStream(Stream):
     def records(self, client: MarketoClient, window: Window) -> Iterator[dict]:
         yield from client.deleted_leads(window.since, window.end)
 
-    def after_load(self, conn, result, window: Window) -> None:
-        _flag_deleted_leads(conn, result.load_id)
-
-
-def _flag_deleted_leads(conn, load_id: str | None) -> None:
-    ensure_raw_table(conn, "marketo", "lead")
-    ensure_raw_table(conn, "marketo", "deleted_lead")
-    where = "d._load_id = %(load_id)s" if load_id else "true"
-    conn.execute(f"""
-        update raw_marketo.lead l set is_deleted = true, _load_id = coalesce(%(load_id)s, l._load_id),
-               _loaded_at = now()
-        from raw_marketo.deleted_lead d
-        where {where} and l.id = d.data ->> 'leadId' and not l.is_deleted
-    """, {"load_id": load_id})
 
 
 @dataclass(frozen=True)
@@ -246,9 +219,6 @@ class LeadStream(Stream):
             next_id += LEADS_PER_CALL
             if not found and next_id > ceiling:
                 return
-
-    def after_load(self, conn, result, window: Window) -> None:
-        _flag_deleted_leads(conn, None)
 
 
 def _lead_ids_to_read(window: Window) -> tuple[set[int], int]:
@@ -301,3 +271,5 @@ def client_from_connection(conn, **kwargs) -> MarketoClient:
 
 # The lead stream reads the lead ids the activity stream landed: it runs after it.
 STAGES = (("activity_type", "program", "activity"), ("lead", "deleted_lead"))
+
+SOURCE = Source("marketo", "marketo_default", STREAMS, client_from_connection, stages=STAGES)

@@ -10,21 +10,20 @@ other streams still land.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from baton.connections import ConnectionFields, get_connection
+from baton.instants import parse_instant
 from baton.load.loader import LoadResult, StreamLoader, new_load_id, read_sync_state
-from baton.sources.base import Stream, Window, utc
 from baton.sources.api import ApiError, RetryPolicy, redact
+from baton.sources.base import Stream, Window, utc
+from baton.sources.registry import get_source
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("salesforce", "marketo", "hubspot")
-CONNECTION_IDS = {"salesforce": "salesforce_default", "marketo": "marketo_default", "hubspot": "hubspot_default"}
 DEFAULT_START = "2026-01-01T00:00:00+00:00"
 FULL_HISTORY = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
@@ -37,23 +36,13 @@ class SourceRunError(RuntimeError):
         super().__init__(redact(f"{source}: {len(failures)} stream(s) failed: {named}"))
 
 
-def source_module(source: str):
-    if source not in SOURCES:
-        raise ValueError(f"unknown source {source!r} (one of {', '.join(SOURCES)})")
-    return importlib.import_module(f"baton.sources.{source}")
-
-
-def streams_of(source: str) -> tuple[Stream, ...]:
-    return source_module(source).STREAMS
-
-
 def start_date() -> datetime:
     """The backfill start of a first run: BATON_START_DATE (ISO date or instant), default 2026-01-01."""
-    return utc(datetime.fromisoformat(os.environ.get("BATON_START_DATE") or DEFAULT_START))
+    return parse_instant(os.environ.get("BATON_START_DATE") or DEFAULT_START)
 
 
 def source_connection(source: str) -> ConnectionFields:
-    conn_id = CONNECTION_IDS[source]
+    conn_id = get_source(source).connection_id
     fields = get_connection(conn_id)
     if fields is None:
         raise LookupError(f"connection {conn_id!r} is not set (AIRFLOW_CONN_{conn_id.upper()})")
@@ -64,8 +53,7 @@ def run_source(source: str, connection: ConnectionFields, warehouse_url: str, st
                end: datetime | None = None, *, streams: Sequence[str] | None = None, progress: bool = False,
                policy: RetryPolicy | None = None, load_id: str | None = None) -> list[LoadResult]:
     """Extract and load the source's streams (all, or those named) up to `end` (default: now)."""
-    module = source_module(source)
-    declared = {stream.name: stream for stream in module.STREAMS}
+    declared = {stream.name: stream for stream in get_source(source).streams}
     wanted = list(streams) if streams else list(declared)
     unknown = [name for name in wanted if name not in declared]
     if unknown:
@@ -73,7 +61,7 @@ def run_source(source: str, connection: ConnectionFields, warehouse_url: str, st
     end = utc(end) if end else datetime.now(timezone.utc)
     backfill_from = utc(start) if start else start_date()
     load_id = load_id or new_load_id()
-    client = module.client_from_connection(connection, policy=policy)
+    client = get_source(source).client_from_connection(connection, policy=policy)
     results: list[LoadResult] = []
     failures: dict[str, str] = {}
     try:
@@ -140,10 +128,9 @@ def _progress_bar(name: str, enabled: bool):
 
 
 def stages_of(source: str) -> tuple[tuple[str, ...], ...]:
-    """Streams in the order their DAG runs them: each stage after the one before (Marketo's
-    lead stream reads the lead ids the activity stream landed)."""
-    module = source_module(source)
-    return getattr(module, "STAGES", (tuple(stream.name for stream in module.STREAMS),))
+    """Streams in the order their DAG runs them (Marketo's lead stream reads the lead ids the
+    activity stream landed)."""
+    return get_source(source).stream_stages()
 
 
 def summary(result: LoadResult) -> dict:
@@ -157,6 +144,5 @@ def summary(result: LoadResult) -> dict:
 def run_for_task(source: str, streams: Sequence[str] | None, connection: ConnectionFields, warehouse_url: str,
                  end) -> list[dict]:
     """A DAG task's body: these streams of the source (None: all) up to the data interval's end."""
-    end_instant = end if isinstance(end, datetime) else datetime.fromisoformat(str(end).replace("Z", "+00:00"))
-    results = run_source(source, connection, warehouse_url, end=end_instant, streams=streams)
+    results = run_source(source, connection, warehouse_url, end=parse_instant(end), streams=streams)
     return [summary(result) for result in results]

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import requests
 
 from baton.load.loader import RecordShape
-from baton.sources.base import Stream, Window, iso_z
 from baton.sources.api import ApiClient, ApiError, Verdict, parse_body, retry_after
+from baton.sources.base import Source, Stream, Window, iso_z
 
 API_VERSION = "v60.0"
 # Compound and binary fields cannot be selected beside their components in every org.
@@ -139,3 +139,6 @@ STREAMS: tuple[SoqlStream, ...] = (
 def client_from_connection(conn, **kwargs) -> SalesforceClient:
     return SalesforceClient(conn.base_url, conn.login or "", conn.password or "",
                             api_version=conn.extra.get("api_version", API_VERSION), **kwargs)
+
+
+SOURCE = Source("salesforce", "salesforce_default", STREAMS, client_from_connection)

@@ -6,7 +6,7 @@ import os
 import time
 from datetime import datetime, timezone
 
-from baton.transform import dbt_build, ensure_raw_tables
+from baton.build.dbt import dbt_build, ensure_raw_tables
 from baton.warehouse import connect
 
 
@@ -19,10 +19,11 @@ def bench_dbt(people: int, *, seed: int = 7, warehouse_url: str | None = None) -
 
     from baton.connections import ConnectionFields
     from baton.paths import state_path
+    from baton.sources.runner import run_source
+    from baton.warehouse import warehouse_url as default_url
+    from baton.warehouse import with_database
     from baton_sandbox.server import SandboxServer
     from baton_sandbox.world import build_world
-    from baton.sources.runner import run_source
-    from baton.warehouse import warehouse_url as default_url, with_database
 
     server_url = warehouse_url or default_url()
     dbname = f"baton_bench_dbt_{people}"

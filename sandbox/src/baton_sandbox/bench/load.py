@@ -66,9 +66,9 @@ def _lead(i: int, rng: random.Random, start: datetime) -> dict:
 
 def records_file(count: int) -> Path:
     """The bench's records as JSON lines, written once per size."""
-    from baton.paths import state_path
-
     import orjson
+
+    from baton.paths import state_path
 
     path = state_path("bench", f"salesforce-lead-{count}.jsonl")
     if path.exists():

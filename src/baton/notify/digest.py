@@ -2,7 +2,8 @@
 
 What is new: leaks in marts.fct_funnel_leaks not named by an earlier digest, detected in the
 `lookback_days` before as-of (so the first digest, or one after a long pause, is news and not
-the whole history). Black holes and SLA breaches come first; each line names the person, the
+the whole history). Leaks come in the rank marts.dim_leak_types gives them (black holes and SLA
+breaches first); each line names the person, the
 owner and what is overdue. A leak counts as sent only once the webhook accepted the digest, so
 a failed post is retried by the next run, never lost and never sent twice.
 
@@ -20,31 +21,13 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlparse
 
-log = logging.getLogger("baton.notify")
+from baton.notify.leak_types import rank_sql, read_leak_types
+
+log = logging.getLogger("baton.notify.digest")
 
 WEBHOOK_ENV = "BATON_DIGEST_WEBHOOK_URL"
 WEBHOOK_CONN_ID = "baton_digest_webhook"
 
-# Black holes and SLA breaches first (CONTRACT.md §5 leak types); then by how much they cost.
-LEAK_ORDER = ("black_hole", "slow_response", "misrouted", "premature_give_up", "existing_customer_prospected",
-              "duplicate_outreach", "rejected_without_reason", "context_stripped", "stalled")
-LEAK_LABEL = {
-    "black_hole": "Black hole", "slow_response": "SLA breach", "misrouted": "Misrouted",
-    "premature_give_up": "Gave up early", "existing_customer_prospected": "Customer prospected",
-    "duplicate_outreach": "Duplicate outreach", "rejected_without_reason": "Rejected without reason",
-    "context_stripped": "Context stripped", "stalled": "Stalled",
-}
-OVERDUE = {
-    "black_hole": "no sales touch since the handoff",
-    "slow_response": "first sales touch later than the SLA",
-    "misrouted": "handed to the wrong owner",
-    "premature_give_up": "closed as no-response after too few attempts",
-    "existing_customer_prospected": "an SDR prospected a customer account",
-    "duplicate_outreach": "two reps reached the same buyer within a week",
-    "rejected_without_reason": "disqualified or recycled with no reason recorded",
-    "context_stripped": "the CRM record lacks the buyer's context",
-    "stalled": "no touch and no stage change for 30 days",
-}
 _SECTION_CHARS = 2900  # Slack: a section's text is at most 3,000 characters
 _MAX_SECTIONS = 45     # Slack: at most 50 blocks per message
 
@@ -79,7 +62,7 @@ def new_leaks(conn, *, as_of: datetime, lookback_days: int = 7, marts_schema: st
         if _relation_exists(conn, f"{marts}.dim_people") else ("null", "null")
     owner = ("o.name", "o.email") if _relation_exists(conn, f"{marts}.dim_owners") else ("null", "null")
     handoff = "h.handed_off_at" if _relation_exists(conn, f"{marts}.fct_handoffs") else "null::timestamptz"
-    order = " ".join(f"when '{leak}' then {rank}" for rank, leak in enumerate(LEAK_ORDER))
+    leak_types = read_leak_types(conn, marts_schema)
     rows = conn.execute(f"""
         select l.leak_id, l.leak_type, l.person_id, l.handoff_id, l.owner_id, l.detected_at, l.severity, l.detail,
                nullif({person[0]}, '') as person_name, {person[1]} as person_email,
@@ -90,10 +73,15 @@ def new_leaks(conn, *, as_of: datetime, lookback_days: int = 7, marts_schema: st
         {"left join " + marts + ".fct_handoffs h on h.handoff_id = l.handoff_id" if handoff.startswith("h.") else ""}
         where l.detected_at <= %(as_of)s and l.detected_at > %(since)s
           and not exists (select 1 from quality.digest_sent_leaks s where s.leak_id = l.leak_id)
-        order by case l.leak_type {order} else {len(LEAK_ORDER)} end, l.detected_at, l.leak_id""",
+        order by {rank_sql(leak_types, "l.leak_type")}, l.detected_at, l.leak_id""",
                         {"as_of": as_of, "since": as_of - timedelta(days=lookback_days)})
     columns = [c.name for c in rows.description]
-    return [dict(zip(columns, row)) for row in rows.fetchall()]
+    leaks = [dict(zip(columns, row)) for row in rows.fetchall()]
+    for leak in leaks:
+        known = leak_types.get(leak["leak_type"])
+        leak["label"] = known.label if known else leak["leak_type"]
+        leak["meaning"] = known.description if known else None
+    return leaks
 
 
 def _escape(text) -> str:
@@ -106,9 +94,9 @@ def leak_line(leak: dict) -> str:
     if leak.get("person_name") and leak.get("person_email"):
         who = f"{leak['person_name']} ({leak['person_email']})"
     owner = leak.get("owner_name") or leak.get("owner_email") or leak.get("owner_id") or "no owner"
-    overdue = leak.get("detail") or OVERDUE.get(leak["leak_type"], leak["leak_type"])
+    overdue = leak.get("detail") or leak.get("meaning") or leak["leak_type"]
     when = f", handed off {leak['handed_off_at']:%Y-%m-%d}" if leak.get("handed_off_at") else ""
-    label = LEAK_LABEL.get(leak["leak_type"], leak["leak_type"])
+    label = leak.get("label") or leak["leak_type"]
     return f"• *{_escape(label)}*: {_escape(who)}, owner {_escape(owner)}: {_escape(overdue)}{_escape(when)}"
 
 
@@ -120,8 +108,9 @@ def render_digest(leaks: list[dict], *, as_of: datetime) -> dict:
         return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
     counts: dict[str, int] = {}
     for leak in leaks:
-        counts[leak["leak_type"]] = counts.get(leak["leak_type"], 0) + 1
-    tally = ", ".join(f"{n} {LEAK_LABEL.get(t, t).lower()}" for t, n in counts.items())
+        label = leak.get("label") or leak["leak_type"]
+        counts[label] = counts.get(label, 0) + 1
+    tally = ", ".join(f"{n} {label.lower()}" for label, n in counts.items())
     title = f"Baton: {len(leaks)} new funnel leak{'s' if len(leaks) != 1 else ''} as of {day}"
     blocks: list[dict] = [
         {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},

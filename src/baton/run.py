@@ -57,7 +57,7 @@ _RUN_DONE = re.compile(r"DagRun Finished: .*state=(\w+)")
 
 def run_nightly(run_date: date, env: dict[str, str] | None = None, *, echo=print) -> dict:
     """Run baton_nightly for one date in-process; stream progress; return the run's outcome."""
-    from baton.airflow_env import airflow_env
+    from baton.airflow.environment import airflow_env
     from baton.paths import state_path
 
     env = airflow_env(env)
@@ -106,15 +106,16 @@ def _task_label(task_id: str, map_index: str) -> str:
 
 def summarize(warehouse_url: str, echo=print) -> dict:
     """What landed (per raw schema) and what was built (rows per mart)."""
+    from baton.sources.registry import sources
     from baton.warehouse import connect
 
     summary: dict = {"raw": {}, "marts": {}, "loads": []}
     with connect(warehouse_url) as conn:
+        schemas = [source.raw_schema for source in sources().values()] + ["marts", "quality"]
         tables = conn.execute("""
             select table_schema, table_name from information_schema.tables
-            where table_schema in ('raw_salesforce', 'raw_marketo', 'raw_hubspot', 'marts', 'quality')
-              and table_type in ('BASE TABLE', 'VIEW')
-            order by 1, 2""").fetchall()
+            where table_schema = any(%s) and table_type in ('BASE TABLE', 'VIEW')
+            order by 1, 2""", (schemas,)).fetchall()
         for schema, table in tables:
             count = conn.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
             bucket = "raw" if schema.startswith("raw_") else "marts"
@@ -137,7 +138,8 @@ def summarize(warehouse_url: str, echo=print) -> dict:
     if summary["loads"]:
         echo("Latest load per source (extracted = loaded + rejected):")
         for row in summary["loads"]:
-            echo(f"  {row['source']:<16} extracted {row['extracted']:>9,}  loaded {row['loaded']:>9,}  rejected {row['rejected']:>6,}")
+            echo(f"  {row['source']:<16} extracted {row['extracted']:>9,}  loaded {row['loaded']:>9,}"
+                 f"  rejected {row['rejected']:>6,}")
     echo("What was built:")
     for name, count in summary["marts"].items():
         echo(f"  {name:<40} {count:>10,} rows")

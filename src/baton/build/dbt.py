@@ -3,8 +3,8 @@
 dbt runs in-process through `dbtRunner` with the warehouse fields in the environment
 (profiles.yml reads them), the project's own profiles dir, and its target and logs under
 `.baton/dbt/`, so the repository stays clean and two callers never share a target folder.
-`ensure_raw_tables` creates every raw table the sources declare, empty, so the project
-compiles and builds even before a source has been loaded or when one is disabled.
+Before a build, every raw table the sources declare exists (baton.load.schema.ensure_raw_tables),
+so the project compiles and builds even before a source has been loaded.
 """
 
 from __future__ import annotations
@@ -15,48 +15,18 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
+from baton.instants import iso_z
+from baton.load.schema import ensure_raw_tables
 from baton.paths import DBT_PROJECT_DIR, state_path
-from baton.warehouse import connect, dbt_env
+from baton.warehouse import dbt_env
 
-log = logging.getLogger("baton.transform")
-
-# The raw streams the loader writes (interfaces.md), by schema.
-RAW_STREAMS: dict[str, tuple[str, ...]] = {
-    "raw_salesforce": (
-        "lead", "contact", "account", "opportunity", "opportunity_contact_role", "task", "event",
-        "user", "user_role", "group", "campaign", "campaign_member", "lead_history",
-        "opportunity_field_history",
-    ),
-    "raw_marketo": ("lead", "activity", "activity_type", "program", "deleted_lead"),
-    "raw_hubspot": (
-        "contact", "company", "deal", "owner", "call", "email", "meeting", "task", "form",
-        "form_submission", "email_event",
-    ),
-}
-
-RAW_TABLE_COLUMNS = """
-    id text primary key,
-    data jsonb not null,
-    source_updated_at timestamptz,
-    is_deleted boolean not null default false,
-    _loaded_at timestamptz not null,
-    _load_id text not null
-"""
+log = logging.getLogger("baton.build.dbt")
 
 # dbt's in-process runner is not re-entrant and reads its environment globally.
 _DBT_LOCK = threading.Lock()
-
-
-def ensure_raw_tables(warehouse_url: str) -> None:
-    """Create each raw schema and table the dbt sources name, empty, where missing."""
-    with connect(warehouse_url, autocommit=True) as conn:
-        for schema, streams in RAW_STREAMS.items():
-            conn.execute(f'create schema if not exists "{schema}"')
-            for stream in streams:
-                conn.execute(f'create table if not exists "{schema}"."{stream}" ({RAW_TABLE_COLUMNS})')
 
 
 @dataclass
@@ -136,7 +106,7 @@ def dbt_build(warehouse_url: str, *, as_of: datetime | None = None, full_refresh
         args.append("--full-refresh")
     if select:
         args += ["--select", *select]
-    vars = {"as_of": _iso(as_of)} if as_of is not None else None
+    vars = {"as_of": iso_z(as_of, micros=True)} if as_of is not None else None
     started = time.monotonic()
     result = dbt(args, warehouse_url, vars, target_name=target_name, schema_suffix=schema_suffix)
     seconds = round(time.monotonic() - started, 2)
@@ -148,8 +118,3 @@ def dbt_build(warehouse_url: str, *, as_of: datetime | None = None, full_refresh
     return {"nodes": len(result.results), "seconds": seconds, "as_of": vars["as_of"] if vars else None,
             "warnings": sum(r["status"] == "warn" for r in result.results)}
 
-
-def _iso(instant: datetime) -> str:
-    if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=timezone.utc)
-    return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

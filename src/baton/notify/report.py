@@ -12,28 +12,18 @@ from __future__ import annotations
 
 import shutil
 import textwrap
-from typing import Callable
+from collections.abc import Callable
 
-LEAK_TYPES = ("black_hole", "slow_response", "misrouted", "premature_give_up", "rejected_without_reason",
-              "context_stripped", "duplicate_outreach", "existing_customer_prospected", "stalled")
-LEAK_MEANING = {
-    "black_hole": "no sales touch at all for 5+ business days",
-    "slow_response": "first sales touch later than the SLA",
-    "misrouted": "no owner, a queue, an inactive user or not the account owner",
-    "premature_give_up": "closed as no response after too few attempts",
-    "rejected_without_reason": "disqualified or recycled with no reason",
-    "context_stripped": "CRM record lacks the context a rep needs",
-    "duplicate_outreach": "two reps touched the same buyer within days",
-    "existing_customer_prospected": "an SDR prospected a customer's contact",
-    "stalled": "sitting in sal/sql with no touch and no change",
-}
+from baton.notify.leak_types import read_leak_types
+
 SEVERITY_ORDER = "case severity when 'high' then 1 when 'medium' then 2 else 3 end"
 
 
 def register(subcommands) -> None:
     report = subcommands.add_parser("report", help="print the leak summary and the top leaks of the latest run")
     report.add_argument("--top", type=int, default=15, help="how many leaks to list (default 15)")
-    report.add_argument("--leak-type", choices=LEAK_TYPES, default=None, help="list only leaks of this type")
+    report.add_argument("--leak-type", default=None,
+                        help="list only leaks of this type (the leak types are marts.dim_leak_types)")
     report.add_argument("--owner", default=None, help="list only leaks of owners whose name contains this")
     report.set_defaults(handler=_report_command)
 
@@ -63,6 +53,10 @@ def print_report(warehouse_url: str, *, top: int = 15, leak_type: str | None = N
     with connect(warehouse_url) as conn:
         if not _marts_ready(conn):
             echo("baton report: no funnel marts yet - run `baton demo` or `baton run` first.")
+            return False
+        leak_types = read_leak_types(conn)
+        if leak_type and leak_type not in leak_types:
+            echo(f"baton report: unknown leak type {leak_type!r} (one of {', '.join(leak_types)})")
             return False
         handoffs, touched, median_bm, breached, first_at, last_at = conn.execute("""
             select count(*), count(first_sales_touch_at),
@@ -115,10 +109,10 @@ def print_report(warehouse_url: str, *, top: int = 15, leak_type: str | None = N
     echo("")
     echo(f"{'leak type':<30}{'leaks':>8}{'per handoff':>13}{'high':>7}{'pipeline at risk':>19}  meaning")
     total = 0
-    for name in LEAK_TYPES:
+    for name, kind in leak_types.items():
         count, high, pipeline = by_type.get(name, (0, 0, None))
         total += count
-        echo(f"{name:<30}{count:>8,}{count / handoffs:>13.0%}{high:>7,}{_money(pipeline):>19}  {LEAK_MEANING[name]}")
+        echo(f"{name:<30}{count:>8,}{count / handoffs:>13.0%}{high:>7,}{_money(pipeline):>19}  {kind.description}")
     echo(f"{'all leaks':<30}{total:>8,}")
     if owners:
         echo("")

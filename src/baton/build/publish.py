@@ -29,7 +29,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-log = logging.getLogger("baton.publish")
+from baton.instants import iso_z
+
+log = logging.getLogger("baton.build.publish")
 
 SHADOW_SUFFIX = "_shadow"
 # The schemas dbt writes (dbt_project.yml: +schema per folder, seeds into staging).
@@ -147,7 +149,7 @@ def mark_built(warehouse_url: str, *, as_of: datetime, build_id: str | None = No
     from baton.warehouse import connect
 
     build_id = build_id or uuid.uuid4().hex[:12]
-    generation = Generation("built", build_id, _iso(as_of))
+    generation = Generation("built", build_id, iso_z(as_of))
     with connect(warehouse_url) as conn:
         if manifest_path is not None:
             drop_stray_relations(conn, manifest_path, suffix=suffix, schemas=schemas)
@@ -242,6 +244,3 @@ def _copy_read_grants(conn, *, source_schema: str, target_schema: str) -> None:
     for (grantee,) in readers:
         conn.execute(f"grant select on all tables in schema {_quote(target_schema)} to {grantee}")
 
-
-def _iso(instant: datetime) -> str:
-    return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,188 @@
+"""What every Baton DAG is made of: the nightly timetable, default args, the Assets, one failure
+adapter, the extract DAG's shape, and the build → gate → publish chain.
+
+The files under dags/ stay one per dag_id and only call these factories, so the same work in
+two DAGs is the same code: baton_nightly and baton_transform both end in `build_check_publish`.
+Nothing here touches a database or the network at parse time; every task body is in
+baton.airflow.tasks.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pendulum
+from airflow.sdk import Asset, chain, dag, task
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+from baton.paths import DBT_PROJECT_DIR, REPO_ROOT
+
+START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
+DEFAULT_ARGS = {"owner": "baton", "retries": 3, "retry_delay": timedelta(minutes=1),
+                "retry_exponential_backoff": True, "max_retry_delay": timedelta(minutes=30)}
+MARTS_ASSET_URI = "postgres://warehouse/baton/marts"
+SHADOW_SUFFIX = "_shadow"  # baton.build.publish.SHADOW_SUFFIX (not imported: keeps parsing light)
+DBT_PARSE_TARGET = "manifest"  # .baton/dbt/manifest/: dbt parse's target (and partial-parse state)
+RENDER_MANIFEST = (Path(os.environ.get("BATON_STATE_DIR", REPO_ROOT / ".baton"))
+                   / "dbt" / DBT_PARSE_TARGET / "render_manifest.json")
+
+
+def nightly_timetable() -> CronDataIntervalTimetable:
+    """Every night at 00:00 UTC, for the UTC day before: its end is the run's as-of instant."""
+    return CronDataIntervalTimetable("0 0 * * *", timezone="UTC")
+
+
+def fail_without_retry(function):
+    """The one failure adapter: errors that the same input would raise again (a failed quality
+    gate, a refused publish) fail the task at once instead of spending its retries."""
+    from baton.build.publish import PublishRefused
+    from baton.quality.gate import QualityGateFailed
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except (QualityGateFailed, PublishRefused) as failure:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(str(failure)) from failure
+
+    return wrapper
+
+
+def raw_assets() -> list[Asset]:
+    from baton.sources.registry import sources
+
+    return [Asset(source.asset_uri) for source in sources().values()]
+
+
+def extract_dag(source_name: str, doc_md: str):
+    """baton_extract_<source>: the source's streams in dependency stages, then its raw-schema Asset."""
+    from baton.sources.registry import get_source
+
+    source = get_source(source_name)
+
+    @dag(dag_id=f"baton_extract_{source.name}", schedule=nightly_timetable(), start_date=START_DATE,
+         catchup=False, max_active_runs=1, tags=["baton", "extract", source.name], default_args=DEFAULT_ARGS,
+         doc_md=doc_md)
+    def extract_source():
+        @task(map_index_template="{{ task.op_kwargs['stream'] }}")
+        def extract(stream: str, data_interval_end=None) -> list[dict]:
+            from baton.airflow import tasks
+
+            return tasks.extract(source.name, [stream], data_interval_end)
+
+        @task(outlets=[Asset(source.asset_uri)])
+        def publish(loads) -> dict:
+            from baton.airflow import tasks
+
+            # By index: iterating the lazy XCom sequence probes one past its end and logs an error.
+            return tasks.summarize_loads(source.name, [loads[index] for index in range(len(loads))])
+
+        stages = [extract.override(task_id=f"extract_stage_{n}").expand(stream=list(streams))
+                  for n, streams in enumerate(source.stream_stages(), start=1)]
+        chain(*stages, publish(stages[-1]))
+
+    return extract_source()
+
+
+def extract_all_sources() -> list:
+    """One task per registered source, each extracting all its streams (baton_nightly)."""
+    from baton.sources.registry import source_names
+
+    @task
+    def extract(source: str, data_interval_end=None) -> list[dict]:
+        from baton.airflow import tasks
+
+        return tasks.extract(source, None, data_interval_end)
+
+    return [extract.override(task_id=f"extract_{name}")(name) for name in source_names()]
+
+
+def build_check_publish(as_of, *, per_model: bool):
+    """prepare → dbt (one task, or one Cosmos task per node) → mark_built → check_and_publish → digest.
+
+    `as_of` is the task (or XCom) giving the run's as-of instant as ISO text. `per_model` renders
+    the dbt build from the last parse's manifest, one task per seed and model with its tests;
+    it needs that manifest, so a first run builds in a single task.
+    """
+    per_model = per_model and RENDER_MANIFEST.is_file()
+
+    @task
+    def prepare() -> dict:
+        from baton.airflow import tasks
+
+        return tasks.prepare(parse_manifest_to=str(RENDER_MANIFEST), parse_target=DBT_PARSE_TARGET,
+                             schema_suffix=SHADOW_SUFFIX)
+
+    @task
+    def dbt_build(as_of_instant: str) -> dict:
+        from baton.airflow import tasks
+
+        return tasks.dbt_build(as_of_instant)
+
+    @task
+    def mark_built(as_of_instant: str) -> str:
+        from baton.airflow import tasks
+
+        return tasks.mark_built(as_of_instant, str(RENDER_MANIFEST) if per_model else None)
+
+    @task(outlets=[Asset(MARTS_ASSET_URI)])
+    def check_and_publish(build_id: str, as_of_instant: str) -> dict:
+        from baton.airflow import tasks
+
+        return fail_without_retry(tasks.check_and_publish)(as_of_instant)
+
+    @task
+    def digest(published: dict, as_of_instant: str) -> dict:
+        from baton.airflow import tasks
+
+        return tasks.digest(as_of_instant)
+
+    prepared = prepare()
+    build = _dbt_task_group() if per_model else dbt_build(as_of)
+    built = mark_built(as_of)
+    as_of >> prepared >> build >> built
+    return digest(check_and_publish(built, as_of), as_of)
+
+
+def _warehouse_in_environment(context) -> None:
+    """Before each dbt task: the fields profiles.yml reads, from WAREHOUSE_URL or warehouse_default.
+
+    Set in the task's own process at run time, so no credential is ever part of the DAG.
+    """
+    from baton.airflow.tasks import warehouse_url_for_task
+    from baton.warehouse import dbt_env
+
+    os.environ.update(dbt_env(warehouse_url_for_task()))
+
+
+def _dbt_task_group():
+    """One Cosmos task per seed and model, each model's tests after it, all into the shadow schemas."""
+    from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+    from cosmos.constants import InvocationMode, LoadMode, TestBehavior
+
+    project = ProjectConfig(dbt_project_path=DBT_PROJECT_DIR, manifest_path=RENDER_MANIFEST, project_name="baton")
+    # Cosmos wraps the path in Airflow's ObjectStoragePath, whose first read loads every Airflow
+    # plugin (seconds); the manifest is a local file, so read it as one.
+    project.manifest_path = RENDER_MANIFEST
+    return DbtTaskGroup(
+        group_id="dbt",
+        project_config=project,
+        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD),
+        profile_config=ProfileConfig(profile_name="baton", target_name="warehouse",
+                                     profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml"),
+        execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER),
+        operator_args={
+            # as_of as BATON_AS_OF (dbt_project/macros/as_of.sql), not --vars: a new instant keeps partial parse.
+            "env": {"BATON_SCHEMA_SUFFIX": SHADOW_SUFFIX, "BATON_AS_OF": "{{ ti.xcom_pull(task_ids='as_of') }}",
+                    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+            "append_env": True,
+            "install_deps": False,
+            "pre_execute": _warehouse_in_environment,
+        },
+        default_args=DEFAULT_ARGS,
+    )

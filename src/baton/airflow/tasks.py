@@ -1,0 +1,134 @@
+"""What the DAGs' tasks do: every task body, as plain functions of plain values.
+
+The DAG files and baton.airflow.dags only declare tasks; each task calls one function here.
+Credentials come from Airflow connections (or the environment outside Airflow) at run time,
+never at parse time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from baton.instants import iso_z, now, parse_instant
+
+log = logging.getLogger("baton")
+
+
+def warehouse_url_for_task() -> str:
+    """WAREHOUSE_URL, else Airflow's `warehouse_default` connection, else the embedded warehouse."""
+    if os.environ.get("WAREHOUSE_URL"):
+        return os.environ["WAREHOUSE_URL"]
+    try:
+        from airflow.sdk import Connection
+
+        return Connection.get("warehouse_default").get_uri()
+    except Exception:  # no Airflow, or no such connection
+        from baton import warehouse
+
+        return warehouse.warehouse_url()
+
+
+def source_connection_for_task(source: str):
+    """The source's connection from Airflow (its secrets backends, then AIRFLOW_CONN_*), or None."""
+    from baton.connections import from_airflow, get_connection
+    from baton.sources.registry import get_source
+
+    conn_id = get_source(source).connection_id
+    try:
+        from airflow.sdk import Connection
+
+        return from_airflow(Connection.get(conn_id))
+    except ImportError:
+        return get_connection(conn_id)
+    except Exception:  # Airflow's "connection not found"
+        return get_connection(conn_id)
+
+
+def extract(source: str, streams: list[str] | None, end) -> list[dict]:
+    """These streams of the source (None: all) from their watermarks up to `end`, into its raw schema."""
+    from baton.sources.runner import run_for_task
+
+    connection = source_connection_for_task(source)
+    if connection is None:
+        log.warning("%s: no connection %s configured; source skipped", source,
+                    _connection_id(source))
+        return []
+    return run_for_task(source, streams, connection, warehouse_url_for_task(), end)
+
+
+def _connection_id(source: str) -> str:
+    from baton.sources.registry import get_source
+
+    return get_source(source).connection_id
+
+
+def summarize_loads(source: str, loads: list[list[dict]]) -> dict:
+    rows = [row for batch in loads for row in batch]
+    return {"source": source, "streams": len(rows), "loaded": sum(row["loaded"] for row in rows),
+            "rejected": sum(row["rejected"] for row in rows)}
+
+
+def data_as_of(data_interval_end=None) -> str:
+    """The run's as-of instant: the data interval's end, else (an Asset-triggered run has no
+    interval) the latest watermark any stream reached: the data's own "now"."""
+    if data_interval_end is not None:
+        return iso_z(parse_instant(data_interval_end))
+    from baton.warehouse import connect
+
+    with connect(warehouse_url_for_task()) as conn:
+        row = conn.execute("select max(watermark) from baton_meta.sync_state").fetchone()
+    return iso_z(row[0] or now())
+
+
+def prepare(*, parse_manifest_to: str | None = None, parse_target: str | None = None,
+            schema_suffix: str | None = None) -> dict:
+    """Raw tables exist; the shadow is clean or the last published; optionally dbt parse for the next render."""
+    from baton.build.manifest import write_render_manifest
+    from baton.build.steps import prepare as prepare_shadow
+    from baton.paths import state_path
+
+    url = warehouse_url_for_task()
+    prepared = prepare_shadow(url)
+    if parse_manifest_to:
+        from baton.build.dbt import dbt
+
+        # Parsed with the suffix, so the manifest names the shadow relations mark_built keeps.
+        parsed = dbt(["parse"], url, target_name=parse_target, schema_suffix=schema_suffix)
+        if parsed.success:
+            write_render_manifest(state_path("dbt", parse_target, "target", "manifest.json"), parse_manifest_to)
+    return prepared
+
+
+def dbt_build(as_of: str) -> dict:
+    """The whole dbt build (seeds, models, tests) into the shadow schemas, as one task."""
+    from baton.build.steps import build_into_shadow
+
+    result = build_into_shadow(warehouse_url_for_task(), as_of=parse_instant(as_of), target_name="transform")
+    statuses: dict[str, int] = {}
+    for item in result.results:
+        statuses[item["status"]] = statuses.get(item["status"], 0) + 1
+    return {"nodes": statuses}
+
+
+def mark_built(as_of: str, manifest_path: str | None) -> str:
+    from baton.build.publish import mark_built as stamp
+    from baton.paths import state_path
+
+    if manifest_path is None or not os.path.isfile(manifest_path):
+        fallback = state_path("dbt", "transform", "target", "manifest.json")
+        manifest_path = str(fallback) if fallback.is_file() else None
+    return stamp(warehouse_url_for_task(), as_of=parse_instant(as_of), manifest_path=manifest_path)
+
+
+def check_and_publish(as_of: str) -> dict:
+    """The quality gate on the shadow; the atomic swap when every correctness check passes."""
+    from baton.build.steps import check_and_publish as gate_and_publish
+
+    return gate_and_publish(warehouse_url_for_task(), as_of=parse_instant(as_of))
+
+
+def digest(as_of: str) -> dict:
+    from baton.notify.digest import post_digest
+
+    return post_digest(warehouse_url_for_task(), as_of=parse_instant(as_of))
