@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+
 import json
 import threading
 from datetime import datetime, timedelta, timezone
@@ -11,6 +13,7 @@ import psycopg
 import pytest
 
 from baton.notify.digest import DigestFailed, post_digest, render_digest
+from baton.paths import DBT_PROJECT_DIR
 
 AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
@@ -56,6 +59,11 @@ PEOPLE = [("p1", "Ada", "Lovelace", "ada@acme.test"), ("p2", "Bob", "Stone", "bo
 OWNERS = [("u1", "Sam SDR", "sam@seller.test"), ("u2", "Alex AE", "alex@seller.test")]
 
 
+LEAK_TYPES = list(csv.DictReader((DBT_PROJECT_DIR / "seeds" / "leak_types.csv").open()))
+LABEL = {t["leak_type"]: t["label"] for t in LEAK_TYPES}
+RANK = {t["leak_type"]: int(t["rank"]) for t in LEAK_TYPES}
+
+
 def make_leak_marts(url: str, leaks: list[tuple]) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("create schema if not exists marts")
@@ -65,6 +73,13 @@ def make_leak_marts(url: str, leaks: list[tuple]) -> None:
         conn.execute("create table if not exists marts.fct_funnel_leaks (leak_id text, leak_type text,"
                      " person_id text, handoff_id text, owner_id text, detected_at timestamptz, severity text,"
                      " detail text)")
+        # The leak types as dbt publishes them: the seed's rows (descriptions unrendered here).
+        conn.execute("create table if not exists marts.dim_leak_types"
+                     " (leak_type text, label text, rank integer, description text)")
+        if not conn.execute("select exists (select 1 from marts.dim_leak_types)").fetchone()[0]:
+            with conn.cursor() as cursor:
+                cursor.executemany("insert into marts.dim_leak_types values (%s, %s, %s, %s)",
+                                   [(t["leak_type"], t["label"], int(t["rank"]), t["meaning"]) for t in LEAK_TYPES])
         if not conn.execute("select exists (select 1 from marts.dim_people)").fetchone()[0]:
             with conn.cursor() as cursor:
                 cursor.executemany("insert into marts.dim_people values (%s, %s, %s, %s)", PEOPLE)
@@ -102,12 +117,17 @@ def test_the_webhook_receives_new_leaks_black_holes_and_sla_breaches_first(fresh
     assert "4 new funnel leaks" in body["text"]
     lines = section_lines(body)
     assert len(lines) == 4  # the 40-day-old black hole is history, not news
-    assert [line.split("*")[1] for line in lines] == ["Black hole", "SLA breach", "Misrouted", "Stalled"]
+    # In the seed's rank: black holes and SLA breaches first.
+    assert RANK["black_hole"] < RANK["slow_response"] < min(r for k, r in RANK.items() if k not in
+                                                             ("black_hole", "slow_response"))
+    expected = sorted(["black_hole", "slow_response", "misrouted", "stalled"], key=RANK.get)
+    assert [line.split("*")[1] for line in lines] == [LABEL[kind] for kind in expected]
     # Each line names the person, the owner and what is overdue.
-    assert "Ada Lovelace (ada@acme.test)" in lines[0] and "Sam SDR" in lines[0]
-    assert "no sales touch in 2400 business minutes" in lines[0]
-    assert "Bob Stone" in lines[1] and "Sam SDR" in lines[1] and "912 business minutes" in lines[1]
-    assert "Di Prince" in lines[3] and "Alex AE" in lines[3]
+    line = {kind: lines[expected.index(kind)] for kind in expected}
+    assert "Ada Lovelace (ada@acme.test)" in line["black_hole"] and "Sam SDR" in line["black_hole"]
+    assert "no sales touch in 2400 business minutes" in line["black_hole"]
+    assert "Bob Stone" in line["slow_response"] and "912 business minutes" in line["slow_response"]
+    assert "Di Prince" in line["stalled"] and "Alex AE" in line["stalled"]
 
 
 def test_a_second_digest_sends_only_the_leaks_not_sent_before(fresh_warehouse, receiver):

@@ -178,7 +178,10 @@ def test_a_run_reads_nothing_past_its_end(sandbox_server, sandbox_world, fresh_w
     assert count == len(unchanged_since) > 0
 
 
-def test_marketo_lead_deleted_after_it_landed_is_flagged_not_removed(sandbox_server, sandbox_world, fresh_warehouse):
+def test_marketo_lead_deleted_after_it_landed_stays_as_the_api_returned_it_beside_its_delete(
+        sandbox_server, sandbox_world, fresh_warehouse):
+    """Raw keeps what the API said: the lead row is not rewritten; the delete lands in deleted_lead
+    (dbt derives which leads are deleted or merged)."""
     store = WorldStore(sandbox_world, readonly=True)
     try:
         deletions = [(v.valid_from, v.id) for v in store.current("marketo", "lead", WORLD_END) if v.deleted]
@@ -192,7 +195,16 @@ def test_marketo_lead_deleted_after_it_landed_is_flagged_not_removed(sandbox_ser
         run_source("marketo", connection("marketo", sandbox_server), fresh_warehouse, EARLY_START, clock, policy=FAST)
         if clock == before:
             assert raw(fresh_warehouse, "raw_marketo", "lead")[lead_id][1] is False
-    assert raw(fresh_warehouse, "raw_marketo", "lead")[lead_id][1] is True
+            landed_before = raw(fresh_warehouse, "raw_marketo", "lead")[lead_id]
+    assert raw(fresh_warehouse, "raw_marketo", "lead")[lead_id] == landed_before
+    with psycopg.connect(fresh_warehouse) as conn:
+        deletes = conn.execute("select count(*) from raw_marketo.deleted_lead where data ->> 'leadId' = %s",
+                               (lead_id,)).fetchone()[0]
+        merges = conn.execute("""select count(*) from raw_marketo.activity a,
+                                  jsonb_array_elements(a.data -> 'attributes') attr
+                                  where a.data ->> 'activityTypeId' = '32' and attr ->> 'name' = 'Merge Ids'
+                                    and attr ->> 'value' like %s""", (f"%{lead_id}%",)).fetchone()[0]
+    assert deletes + merges >= 1
 
 
 def test_baton_extract_runs_a_source_outside_airflow_with_a_progress_bar_per_stream(sandbox_server, fresh_warehouse):

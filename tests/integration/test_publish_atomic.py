@@ -156,6 +156,7 @@ def test_a_build_after_a_failed_gate_starts_from_an_empty_shadow(fresh_warehouse
 
     with psycopg.connect(fresh_warehouse, autocommit=True) as conn:
         conn.execute("insert into marts_shadow.dim_people values ('p1', 'sql', false)")
+    unbalance_the_last_load(fresh_warehouse)
     mark_built(fresh_warehouse, as_of=NIGHT_2 + timedelta(days=1))
     with pytest.raises(QualityGateFailed):
         check_and_publish(fresh_warehouse, as_of=NIGHT_2 + timedelta(days=1))

@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from baton.build.dbt import RAW_TABLE_COLUMNS
+from baton.load.schema import RAW_TABLE_COLUMNS
 from baton.paths import EXPECTATIONS_DIR
 from baton.quality.gate import QualityGateFailed, run_gate
 from baton.quality.suites import load_suites

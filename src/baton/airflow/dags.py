@@ -26,8 +26,11 @@ DEFAULT_ARGS = {"owner": "baton", "retries": 3, "retry_delay": timedelta(minutes
 MARTS_ASSET_URI = "postgres://warehouse/baton/marts"
 SHADOW_SUFFIX = "_shadow"  # baton.build.publish.SHADOW_SUFFIX (not imported: keeps parsing light)
 DBT_PARSE_TARGET = "manifest"  # .baton/dbt/manifest/: dbt parse's target (and partial-parse state)
-RENDER_MANIFEST = (Path(os.environ.get("BATON_STATE_DIR", REPO_ROOT / ".baton"))
-                   / "dbt" / DBT_PARSE_TARGET / "render_manifest.json")
+
+
+def render_manifest_path() -> Path:
+    """.baton/dbt/manifest/render_manifest.json, read when a DAG is parsed (the state folder may move)."""
+    return Path(os.environ.get("BATON_STATE_DIR", REPO_ROOT / ".baton")) / "dbt" / DBT_PARSE_TARGET / "render_manifest.json"
 
 
 def nightly_timetable() -> CronDataIntervalTimetable:
@@ -109,13 +112,14 @@ def build_check_publish(as_of, *, per_model: bool):
     the dbt build from the last parse's manifest, one task per seed and model with its tests;
     it needs that manifest, so a first run builds in a single task.
     """
-    per_model = per_model and RENDER_MANIFEST.is_file()
+    manifest = render_manifest_path()
+    per_model = per_model and manifest.is_file()
 
     @task
     def prepare() -> dict:
         from baton.airflow import tasks
 
-        return tasks.prepare(parse_manifest_to=str(RENDER_MANIFEST), parse_target=DBT_PARSE_TARGET,
+        return tasks.prepare(parse_manifest_to=str(manifest), parse_target=DBT_PARSE_TARGET,
                              schema_suffix=SHADOW_SUFFIX)
 
     @task
@@ -128,7 +132,7 @@ def build_check_publish(as_of, *, per_model: bool):
     def mark_built(as_of_instant: str) -> str:
         from baton.airflow import tasks
 
-        return tasks.mark_built(as_of_instant, str(RENDER_MANIFEST) if per_model else None)
+        return tasks.mark_built(as_of_instant, str(manifest) if per_model else None)
 
     @task(outlets=[Asset(MARTS_ASSET_URI)])
     def check_and_publish(build_id: str, as_of_instant: str) -> dict:
@@ -143,7 +147,7 @@ def build_check_publish(as_of, *, per_model: bool):
         return tasks.digest(as_of_instant)
 
     prepared = prepare()
-    build = _dbt_task_group() if per_model else dbt_build(as_of)
+    build = _dbt_task_group(manifest) if per_model else dbt_build(as_of)
     built = mark_built(as_of)
     as_of >> prepared >> build >> built
     return digest(check_and_publish(built, as_of), as_of)
@@ -160,15 +164,15 @@ def _warehouse_in_environment(context) -> None:
     os.environ.update(dbt_env(warehouse_url_for_task()))
 
 
-def _dbt_task_group():
+def _dbt_task_group(manifest: Path):
     """One Cosmos task per seed and model, each model's tests after it, all into the shadow schemas."""
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
     from cosmos.constants import InvocationMode, LoadMode, TestBehavior
 
-    project = ProjectConfig(dbt_project_path=DBT_PROJECT_DIR, manifest_path=RENDER_MANIFEST, project_name="baton")
+    project = ProjectConfig(dbt_project_path=DBT_PROJECT_DIR, manifest_path=manifest, project_name="baton")
     # Cosmos wraps the path in Airflow's ObjectStoragePath, whose first read loads every Airflow
     # plugin (seconds); the manifest is a local file, so read it as one.
-    project.manifest_path = RENDER_MANIFEST
+    project.manifest_path = manifest
     return DbtTaskGroup(
         group_id="dbt",
         project_config=project,

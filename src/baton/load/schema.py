@@ -10,6 +10,16 @@ from psycopg import sql
 
 META_SCHEMA = "baton_meta"
 
+# Every raw table: the record whole, as the API returned it, beside its typed key columns.
+RAW_TABLE_COLUMNS = """
+    id                text primary key,
+    data              jsonb not null,
+    source_updated_at timestamptz,
+    is_deleted        boolean not null default false,
+    _loaded_at        timestamptz not null,
+    _load_id          text not null
+"""
+
 META_DDL = """
 create schema if not exists baton_meta;
 create table if not exists baton_meta.sync_state (
@@ -61,15 +71,8 @@ def ensure_raw_table(conn, source: str, stream: str) -> None:
     conn.execute("select pg_advisory_xact_lock(hashtext('baton_meta ddl'))")
     schema = sql.Identifier(raw_schema(source))
     conn.execute(sql.SQL("create schema if not exists {}").format(schema))
-    conn.execute(sql.SQL("""
-        create table if not exists {}.{} (
-            id                text primary key,
-            data              jsonb not null,
-            source_updated_at timestamptz,
-            is_deleted        boolean not null default false,
-            _loaded_at        timestamptz not null,
-            _load_id          text not null
-        )""").format(schema, sql.Identifier(stream)))
+    conn.execute(sql.SQL("create table if not exists {}.{} (" + RAW_TABLE_COLUMNS + ")").format(
+        schema, sql.Identifier(stream)))
 
 
 def ensure_raw_tables(warehouse_url: str) -> None:

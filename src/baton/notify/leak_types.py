@@ -34,7 +34,7 @@ def label_of(leak_types: dict[str, LeakType], leak_type: str) -> str:
 def rank_sql(leak_types: dict[str, LeakType], column: str = "leak_type") -> str:
     """A SQL expression ordering rows by the leak type's rank (unknown types last)."""
     if not leak_types:
-        return "0"
+        return "null::int"
     cases = " ".join(f"when '{name}' then {kind.rank}" for name, kind in leak_types.items()
                      if name.replace("_", "").isalnum())
     return f"case {column} {cases} else {max(k.rank for k in leak_types.values()) + 1} end"
