@@ -7,8 +7,18 @@ from CONTRACT.md and the world's event log, sharing nothing with the dbt models.
 """
 
 from baton_sandbox.truth.core import (
-    BEHAVIOURAL_FIELDS, CONTEXT_FIELDS, CONVERTED_STAGES, EMPTY_VALUES, FIRMOGRAPHIC_FIELDS, NO_RESPONSE_REASONS,
-    SALES_ROLES, BusinessCalendar, Thresholds, compute_truth, export_truth, summarize_truth,
+    BEHAVIOURAL_FIELDS,
+    CONTEXT_FIELDS,
+    CONVERTED_STAGES,
+    EMPTY_VALUES,
+    FIRMOGRAPHIC_FIELDS,
+    NO_RESPONSE_REASONS,
+    SALES_ROLES,
+    BusinessCalendar,
+    Thresholds,
+    compute_truth,
+    export_truth,
+    summarize_truth,
 )
 
 __all__ = [
