@@ -109,6 +109,64 @@ def test_params_change_the_world(tmp_path):
     assert not any(row["is_misrouted"] for row in truth["handoffs"])
 
 
+def test_an_unknown_hubspot_firmographics_option_is_refused():
+    with pytest.raises(ValueError, match="hubspot_firmographics"):
+        WorldParams(hubspot_firmographics="nowhere")
+
+
+def test_the_default_world_does_not_record_the_hubspot_firmographics_option(demo_store):
+    # left out so a default world is byte-identical to one built before the option existed
+    assert "hubspot_firmographics" not in demo_store.meta("params")
+
+
+def _hubspot_firmographics(store) -> tuple[dict, dict]:
+    """(contact id -> (its own firmographics, its associated company id), company id -> firmographics)."""
+    end = parse_iso(store.meta("world_end").replace("Z", ".000000Z"))
+    contacts = {}
+    for version in store.current("hubspot", "contacts", end):
+        props = version.record()["properties"]
+        linked = version.record()["associations"].get("companies") or []
+        contacts[version.id] = ({k: props[k] for k in ("company", "industry", "numemployees", "country")},
+                                props["associatedcompanyid"], linked)
+    companies = {v.id: {k: v.record()["properties"][k] for k in ("name", "industry", "numberofemployees", "country")}
+                 for v in store.current("hubspot", "companies", end)}
+    return contacts, companies
+
+
+def test_company_only_keeps_hubspot_firmographics_on_the_associated_company_alone(tmp_path):
+    store = build_world(tmp_path / "w.sqlite", people=300, seed=7,
+                        params=WorldParams(hubspot_firmographics="company_only"))
+    contacts, companies = _hubspot_firmographics(store)
+    associated = {cid: c for cid, c in contacts.items() if c[1]}
+    assert len(associated) > 30
+    for own, primary, linked in associated.values():
+        assert linked == [primary] and set(own.values()) == {None}
+        assert None not in companies[primary].values()
+    assert store.meta("params")["hubspot_firmographics"] == "company_only"
+    store.close()
+
+
+def test_contact_only_keeps_hubspot_firmographics_on_the_contact_alone(tmp_path):
+    store = build_world(tmp_path / "w.sqlite", people=300, seed=7,
+                        params=WorldParams(hubspot_firmographics="contact_only"))
+    contacts, companies = _hubspot_firmographics(store)
+    assert companies and all(set(values.values()) == {None} for values in companies.values())
+    associated = [c for c in contacts.values() if c[1]]
+    assert len(associated) > 30 and all(linked == [primary] for _, primary, linked in associated)
+    assert sum(1 for own, _, _ in associated if None not in own.values()) > len(associated) // 2
+    store.close()
+
+
+def test_the_option_moves_firmographics_and_nothing_else(tmp_path):
+    default = build_world(tmp_path / "a.sqlite", people=200, seed=7)
+    moved = build_world(tmp_path / "b.sqlite", people=200, seed=7, params=WorldParams(hubspot_firmographics="company_only"))
+    query = "select count(*), count(distinct system || object || id) from versions"
+    assert default.db.execute(query).fetchone() == moved.db.execute(query).fetchone()
+    assert [e[:2] for e in default.events()] == [e[:2] for e in moved.events()]
+    default.close()
+    moved.close()
+
+
 # -- vendor shapes -------------------------------------------------------------------------------
 
 def versions(store, system, obj):
