@@ -388,12 +388,24 @@ def test_every_handoff_reaches_a_crm_with_its_record(demo_truth):
     assert all(h["handed_off_at"] > "2026-10-31T23:00:00Z" for h in missing)
 
 
-def test_truth_is_computed_from_the_event_log_alone(tmp_path):
+def test_truth_reads_no_vendor_record_but_the_company_a_crm_record_shows(tmp_path):
     store = build_world(tmp_path / "w.sqlite", people=250, seed=11)
     expected = compute_truth(store)
-    store.db.execute("delete from versions")
+    store.db.execute("delete from versions where (system, object) not in (('hubspot', 'contacts'),"
+                     " ('hubspot', 'companies'), ('salesforce', 'Contact'), ('salesforce', 'Account'))")
     store.db.commit()
     assert compute_truth(store) == expected
+    # without those records, only HubSpot firmographics the contact lacks go missing
+    store.db.execute("delete from versions")
+    store.db.commit()
+    alone = compute_truth(store)
+    assert {k: v for k, v in alone.items() if k not in ("handoffs", "leaks", "missing_context")} == \
+        {k: v for k, v in expected.items() if k not in ("handoffs", "leaks", "missing_context")}
+    gained = {(r["handoff_id"], r["field_name"]) for r in alone["missing_context"]} - \
+        {(r["handoff_id"], r["field_name"]) for r in expected["missing_context"]}
+    crm = {h["handoff_id"]: h["crm_system"] for h in expected["handoffs"]}
+    assert gained and {(crm[h], f in ("company", "industry", "employee_count", "country")) for h, f in gained} == \
+        {("hubspot", True)}
 
 
 def test_truth_can_be_read_as_of_an_earlier_instant(demo_store, demo_truth):
