@@ -9,6 +9,7 @@ from pathlib import Path
 
 import requests
 
+from baton_sandbox.store import WorldStore
 from baton_sandbox.testing import TINY
 
 BATON = [sys.executable, "-m", "baton.cli"]
@@ -58,3 +59,15 @@ def test_build_writes_a_world_and_its_truth(tmp_path):
     assert done.returncode == 0, done.stderr
     assert out.exists() and Path(done.stdout.splitlines()[0]) == out
     assert any(truth.glob("*.jsonl")) or any(truth.iterdir())
+
+
+def test_build_takes_the_hubspot_firmographics_option(tmp_path):
+    out = tmp_path / "world.sqlite"
+    done = subprocess.run([*BATON, "sandbox", "build", "--people", "40", "--seed", "3", "--out", str(out),
+                           "--hubspot-firmographics", "contact_only"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    store = WorldStore(out, readonly=True)
+    try:
+        assert store.meta("params")["hubspot_firmographics"] == "contact_only"
+    finally:
+        store.close()

@@ -287,3 +287,25 @@ def test_a_missing_or_wrong_token_answers_401(sandbox_server_factory, tiny_world
 
 def test_unknown_form_answers_404(tiny_server):
     assert get(tiny_server, "/form-integrations/v1/submissions/forms/no-such-form").status_code == 404
+
+
+@pytest.mark.parametrize("option", ["company_only", "contact_only"])
+def test_hubspot_firmographics_option_is_served_with_the_contact_company_association(
+        sandbox_server_factory, sandbox_world_factory, option):
+    server = sandbox_server_factory(sandbox_world_factory(people=300, hubspot_firmographics=option))
+    firmographics = "company,industry,numemployees,country"
+    contacts = get(server, "/crm/v3/objects/contacts", limit=100, associations="companies",
+                   properties=firmographics + ",associatedcompanyid").json()["results"]
+    linked = [c for c in contacts if c["properties"]["associatedcompanyid"]]
+    assert linked, "no contact is associated to a company"
+    for contact in linked:
+        primary = contact["properties"]["associatedcompanyid"]
+        assert [a["id"] for a in contact["associations"]["companies"]["results"]] == [primary]
+        company = get(server, f"/crm/v3/objects/companies/{primary}",
+                      properties="name,industry,numberofemployees,country").json()["properties"]
+        own = [contact["properties"][name] for name in firmographics.split(",")]
+        kept = [company[name] for name in ("name", "industry", "numberofemployees", "country")]
+        if option == "company_only":
+            assert own == [None] * 4 and None not in kept
+        else:
+            assert kept == [None] * 4

@@ -283,6 +283,66 @@ def test_a_complete_record_has_no_context_flags(log):
     assert truth["handoffs"][0]["has_behavioural_context"] is True
 
 
+def _crm_record_handoff(world, system, obj, record_id, fields, when=MONDAY):
+    """A handoff reaching `obj` (a HubSpot contact or a Salesforce contact) with these own fields."""
+    world.stage("P1", "mql", when, system=system)
+    world.store.add_event(when, "crm_handoff", {"person": "P1", "system": system, "object": obj, "id": record_id,
+                                                "owner": "sdr1", "expected_owner": None})
+    full = {"email": "a@example.com", "company": "Ex", "title": "CMO", "industry": "Retail", "employee_count": 50,
+            "country": "France", "lead_source": "Website", "marketing_touch_count": 3,
+            "last_marketing_touch_at": "2026-05-30T10:00:00.000Z"}
+    world.store.add_event(when, "crm_context", {"person": "P1", "system": system, "object": obj, "id": record_id,
+                                                "fields": dict(full, **fields), "why": "test"})
+
+
+def test_a_hubspot_contact_lacking_firmographics_shows_its_associated_companys(log):
+    world = log(at(30))
+    world.person()
+    world.store.add_version("hubspot", "companies", "5001", at(-100), {"id": "5001", "properties": {
+        "name": "Ex Corp", "industry": "[not provided]", "numberofemployees": "120", "country": None}})
+    world.store.add_version("hubspot", "contacts", "1001", at(-60), {"id": "1001", "properties": {
+        "associatedcompanyid": "5001"}, "associations": {"companies": ["5001"]}})
+    _crm_record_handoff(world, "hubspot", "contacts", "1001",
+                        {"company": None, "industry": "", "employee_count": "[not provided]", "country": None,
+                         "title": None})
+    truth = world.truth()
+    # company and employee count come from the company; industry and country are missing on both
+    assert sorted(row["field_name"] for row in truth["missing_context"]) == ["country", "industry", "title"]
+    assert truth["handoffs"][0]["has_firmographic_context"] is False
+
+
+def test_a_hubspot_contacts_own_firmographics_win_over_its_companys(log):
+    world = log(at(30))
+    world.person()
+    world.store.add_version("hubspot", "companies", "5001", at(-100), {"id": "5001", "properties": {
+        "name": None, "industry": None, "numberofemployees": None, "country": None}})
+    world.store.add_version("hubspot", "contacts", "1001", at(-60), {"id": "1001", "properties": {
+        "associatedcompanyid": "5001"}, "associations": {"companies": ["5001"]}})
+    _crm_record_handoff(world, "hubspot", "contacts", "1001", {})
+    assert world.truth()["missing_context"] == []
+
+
+def test_a_hubspot_contact_without_a_company_keeps_its_own_gaps(log):
+    world = log(at(30))
+    world.person()
+    world.store.add_version("hubspot", "contacts", "1001", at(-60), {"id": "1001", "properties": {
+        "associatedcompanyid": None}, "associations": {"companies": []}})
+    _crm_record_handoff(world, "hubspot", "contacts", "1001", {"industry": None})
+    assert [row["field_name"] for row in world.truth()["missing_context"]] == ["industry"]
+
+
+def test_a_salesforce_contacts_company_industry_and_size_are_its_accounts(log):
+    world = log(at(30))
+    world.person()
+    world.store.add_version("salesforce", "Account", "001A", at(-100), {
+        "Id": "001A", "Name": "Ex Corp", "Industry": None, "NumberOfEmployees": 80})
+    world.store.add_version("salesforce", "Contact", "003A", at(-60), {"Id": "003A", "AccountId": "001A"})
+    _crm_record_handoff(world, "salesforce", "Contact", "003A",
+                        {"company": None, "industry": "Retail", "employee_count": None, "country": None})
+    # the account has a name and a size but no industry; country stays the contact's own
+    assert sorted(row["field_name"] for row in world.truth()["missing_context"]) == ["country", "industry"]
+
+
 def test_duplicate_outreach_is_a_second_rep_within_seven_days(log):
     world = log(at(40))
     world.person()

@@ -109,6 +109,64 @@ def test_params_change_the_world(tmp_path):
     assert not any(row["is_misrouted"] for row in truth["handoffs"])
 
 
+def test_an_unknown_hubspot_firmographics_option_is_refused():
+    with pytest.raises(ValueError, match="hubspot_firmographics"):
+        WorldParams(hubspot_firmographics="nowhere")
+
+
+def test_the_default_world_does_not_record_the_hubspot_firmographics_option(demo_store):
+    # left out so a default world is byte-identical to one built before the option existed
+    assert "hubspot_firmographics" not in demo_store.meta("params")
+
+
+def _hubspot_firmographics(store) -> tuple[dict, dict]:
+    """(contact id -> (its own firmographics, its associated company id), company id -> firmographics)."""
+    end = parse_iso(store.meta("world_end").replace("Z", ".000000Z"))
+    contacts = {}
+    for version in store.current("hubspot", "contacts", end):
+        props = version.record()["properties"]
+        linked = version.record()["associations"].get("companies") or []
+        contacts[version.id] = ({k: props[k] for k in ("company", "industry", "numemployees", "country")},
+                                props["associatedcompanyid"], linked)
+    companies = {v.id: {k: v.record()["properties"][k] for k in ("name", "industry", "numberofemployees", "country")}
+                 for v in store.current("hubspot", "companies", end)}
+    return contacts, companies
+
+
+def test_company_only_keeps_hubspot_firmographics_on_the_associated_company_alone(tmp_path):
+    store = build_world(tmp_path / "w.sqlite", people=300, seed=7,
+                        params=WorldParams(hubspot_firmographics="company_only"))
+    contacts, companies = _hubspot_firmographics(store)
+    associated = {cid: c for cid, c in contacts.items() if c[1]}
+    assert len(associated) > 30
+    for own, primary, linked in associated.values():
+        assert linked == [primary] and set(own.values()) == {None}
+        assert None not in companies[primary].values()
+    assert store.meta("params")["hubspot_firmographics"] == "company_only"
+    store.close()
+
+
+def test_contact_only_keeps_hubspot_firmographics_on_the_contact_alone(tmp_path):
+    store = build_world(tmp_path / "w.sqlite", people=300, seed=7,
+                        params=WorldParams(hubspot_firmographics="contact_only"))
+    contacts, companies = _hubspot_firmographics(store)
+    assert companies and all(set(values.values()) == {None} for values in companies.values())
+    associated = [c for c in contacts.values() if c[1]]
+    assert len(associated) > 30 and all(linked == [primary] for _, primary, linked in associated)
+    assert sum(1 for own, _, _ in associated if None not in own.values()) > len(associated) // 2
+    store.close()
+
+
+def test_the_option_moves_firmographics_and_nothing_else(tmp_path):
+    default = build_world(tmp_path / "a.sqlite", people=200, seed=7)
+    moved = build_world(tmp_path / "b.sqlite", people=200, seed=7, params=WorldParams(hubspot_firmographics="company_only"))
+    query = "select count(*), count(distinct system || object || id) from versions"
+    assert default.db.execute(query).fetchone() == moved.db.execute(query).fetchone()
+    assert [e[:2] for e in default.events()] == [e[:2] for e in moved.events()]
+    default.close()
+    moved.close()
+
+
 # -- vendor shapes -------------------------------------------------------------------------------
 
 def versions(store, system, obj):
@@ -330,12 +388,24 @@ def test_every_handoff_reaches_a_crm_with_its_record(demo_truth):
     assert all(h["handed_off_at"] > "2026-10-31T23:00:00Z" for h in missing)
 
 
-def test_truth_is_computed_from_the_event_log_alone(tmp_path):
+def test_truth_reads_no_vendor_record_but_the_company_a_crm_record_shows(tmp_path):
     store = build_world(tmp_path / "w.sqlite", people=250, seed=11)
     expected = compute_truth(store)
-    store.db.execute("delete from versions")
+    store.db.execute("delete from versions where (system, object) not in (('hubspot', 'contacts'),"
+                     " ('hubspot', 'companies'), ('salesforce', 'Contact'), ('salesforce', 'Account'))")
     store.db.commit()
     assert compute_truth(store) == expected
+    # without those records, only HubSpot firmographics the contact lacks go missing
+    store.db.execute("delete from versions")
+    store.db.commit()
+    alone = compute_truth(store)
+    assert {k: v for k, v in alone.items() if k not in ("handoffs", "leaks", "missing_context")} == \
+        {k: v for k, v in expected.items() if k not in ("handoffs", "leaks", "missing_context")}
+    gained = {(r["handoff_id"], r["field_name"]) for r in alone["missing_context"]} - \
+        {(r["handoff_id"], r["field_name"]) for r in expected["missing_context"]}
+    crm = {h["handoff_id"]: h["crm_system"] for h in expected["handoffs"]}
+    assert gained and {(crm[h], f in ("company", "industry", "employee_count", "country")) for h, f in gained} == \
+        {("hubspot", True)}
 
 
 def test_truth_can_be_read_as_of_an_earlier_instant(demo_store, demo_truth):

@@ -4,7 +4,7 @@ The upstream marts (fct_touchpoints, fct_opportunities, int_opportunity_contact_
 written by hand into a real warehouse with every edge case docs/attribution.md decides (ties,
 window boundaries, late contacts, re-opened, lost, open and future opportunities, no amount, no
 touch); dbt then builds only the attribution models (with their unit and singular tests) and
-every credit is compared with sandbox/src/baton_sandbox/truth_attribution.py to 1e-9.
+every credit is compared with sandbox/src/baton_sandbox/truth/attribution.py to 1e-9.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from baton.build.dbt import dbt
-from baton_sandbox.truth_attribution import MODELS, Opportunity, Touch, expected_credits, expected_money
+from baton_sandbox.truth.attribution import MODELS, Opportunity, Touch, expected_credits, expected_money
 
 AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
 TOLERANCE = 1e-9

@@ -2,7 +2,7 @@
 
 The expected credits come from the world's planted truth (baton_sandbox.truth: its touchpoints
 and opportunities, computed from the generator's event log) through the independent Python
-computation in truth_attribution.py; the warehouse's ids are used only to name the rows
+computation in baton_sandbox.truth.attribution; the warehouse's ids are used only to name the rows
 (and, as the contract orders same-instant touches by touchpoint id, to break those ties).
 
 It runs on the default demo world (3,000 people, seed 7: the `e2e_world` fixture);
@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 import psycopg
 import pytest
 
-from baton_sandbox.truth_attribution import MODELS, Opportunity, Touch, expected_credits, expected_money
+from baton_sandbox.truth.attribution import MODELS, Opportunity, Touch, expected_credits, expected_money
 
 TOLERANCE = 1e-9
 SOURCES = ("salesforce", "marketo", "hubspot")

@@ -23,7 +23,7 @@ import psycopg
 import pytest
 
 from baton.build.dbt import dbt
-from baton_sandbox.truth_attribution import Opportunity, Touch, expected_credits
+from baton_sandbox.truth.attribution import Opportunity, Touch, expected_credits
 from tests.e2e.test_attribution_hand_made_paths import UPSTREAM_DDL
 
 PEOPLE = int(os.environ.get("BATON_ATTRIBUTION_SCALE_PEOPLE", "0"))

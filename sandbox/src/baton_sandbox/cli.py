@@ -3,8 +3,9 @@
     baton sandbox serve --port 8765 --people 3000 --seed 7
     baton sandbox serve --world path/to/world.sqlite --fault-rate 0.05 --faults rate_limit,slow
     baton sandbox build --people 60000 --out bench.sqlite --truth truth/
+    baton sandbox build --people 500 --hubspot-firmographics company_only
 
-Worlds are cached under .baton/sandbox/world-<people>-<seed>.sqlite, so a second `serve`
+Worlds are cached under .baton/sandbox/world-<people>-<seed>[-<hubspot firmographics>].sqlite, so a second `serve`
 starts at once. `serve` prints the line `sandbox listening on <url>` first, then the
 Airflow connections that point at it.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 
 DEFAULT_PEOPLE = 3000
 DEFAULT_SEED = 7
+DEFAULT_HUBSPOT_FIRMOGRAPHICS = "as_generated"
 
 
 def register(subcommands) -> None:
@@ -48,24 +50,32 @@ def register(subcommands) -> None:
 
 
 def _world_options(parser) -> None:
+    from baton_sandbox.world_cast import HUBSPOT_FIRMOGRAPHICS
+
     parser.add_argument("--people", type=int, default=DEFAULT_PEOPLE, help=f"real people in the world (default {DEFAULT_PEOPLE})")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"generator seed (default {DEFAULT_SEED})")
+    parser.add_argument("--hubspot-firmographics", default=DEFAULT_HUBSPOT_FIRMOGRAPHICS,
+                        choices=HUBSPOT_FIRMOGRAPHICS,
+                        help="where HubSpot keeps company, industry, size and country: on the contact and its "
+                             "company (as_generated, the default), only on the associated company, or only on "
+                             "the contact")
 
 
-def cached_world_path(people: int, seed: int) -> Path:
+def cached_world_path(people: int, seed: int, hubspot_firmographics: str = DEFAULT_HUBSPOT_FIRMOGRAPHICS) -> Path:
     from baton.paths import state_path
 
-    return state_path("sandbox", f"world-{people}-{seed}.sqlite")
+    variant = "" if hubspot_firmographics == DEFAULT_HUBSPOT_FIRMOGRAPHICS else f"-{hubspot_firmographics}"
+    return state_path("sandbox", f"world-{people}-{seed}{variant}.sqlite")
 
 
 def ensure_world(people: int = DEFAULT_PEOPLE, seed: int = DEFAULT_SEED, out: Path | None = None,
-                 force: bool = False) -> Path:
-    """The world file for (people, seed), generated once and reused."""
+                 force: bool = False, hubspot_firmographics: str = DEFAULT_HUBSPOT_FIRMOGRAPHICS) -> Path:
+    """The world file for (people, seed, options), generated once and reused."""
     import time
 
-    from baton_sandbox.world import build_world
+    from baton_sandbox.world import WorldParams, build_world
 
-    path = out or cached_world_path(people, seed)
+    path = out or cached_world_path(people, seed, hubspot_firmographics)
     if path.exists() and not force:
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -73,7 +83,8 @@ def ensure_world(people: int = DEFAULT_PEOPLE, seed: int = DEFAULT_SEED, out: Pa
     for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
         leftover.unlink(missing_ok=True)
     started = time.monotonic()
-    store = build_world(partial, people=people, seed=seed)
+    store = build_world(partial, people=people, seed=seed,
+                        params=WorldParams(hubspot_firmographics=hubspot_firmographics))
     store.close()
     partial.replace(path)  # whole worlds only: a crash mid-build never leaves a half world in the cache
     print(f"built world of {people} people (seed {seed}) in {time.monotonic() - started:.1f}s: {path}",
@@ -88,7 +99,8 @@ def _serve(args) -> int:
     from baton_sandbox.faults import FaultPlan
     from baton_sandbox.server import SandboxServer
 
-    world = args.world if args.world else ensure_world(args.people, args.seed)
+    world = args.world if args.world else ensure_world(args.people, args.seed,
+                                                        hubspot_firmographics=args.hubspot_firmographics)
     if not world.exists():
         print(f"no world at {world}", file=sys.stderr)
         return 2
@@ -122,7 +134,8 @@ def _serve(args) -> int:
 
 
 def _build(args) -> int:
-    path = ensure_world(args.people, args.seed, out=args.out, force=args.force)
+    path = ensure_world(args.people, args.seed, out=args.out, force=args.force,
+                        hubspot_firmographics=args.hubspot_firmographics)
     print(path)
     if args.truth:
         from baton_sandbox.store import WorldStore

@@ -5,6 +5,8 @@
 - `tiny_world` (session): a hand-made world with known contents and edge cases (more than
   one Salesforce batch, equal timestamps, a deleted and a late record, archived HubSpot
   records, property history); tests that count exact records use it. `TINY` describes it.
+- `sandbox_world_factory` (session): `make(people=500, seed=7, **params)` builds a generated world
+  with WorldParams(**params) (e.g. hubspot_firmographics="company_only"), once per session.
 - `sandbox_server` (function): a server on `sandbox_world`, clock at the world's end.
 - `sandbox_server_factory(world=None, **kwargs)`: start one with faults, a clock, credentials.
 """
@@ -19,7 +21,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from baton_sandbox.catalog import HUBSPOT_PROPERTIES, MARKETO_LEAD_FIELDS, SALESFORCE_OBJECTS
+from baton_sandbox.catalog import (
+    HUBSPOT_PROPERTIES,
+    MARKETO_LEAD_FIELDS,
+    SALESFORCE_OBJECTS,
+)
 from baton_sandbox.server import SandboxServer
 from baton_sandbox.store import WorldStore
 
@@ -239,6 +245,24 @@ def sandbox_world(tmp_path_factory, tiny_world) -> Path:
     store = build_world(path, people=300, seed=7)
     store.close()
     return path
+
+
+@pytest.fixture(scope="session")
+def sandbox_world_factory(tmp_path_factory):
+    built: dict[tuple, Path] = {}
+
+    def make(people: int = 500, seed: int = 7, **params) -> Path:
+        from baton_sandbox.world import WorldParams, build_world
+
+        key = (people, seed, tuple(sorted(params.items())))
+        if key not in built:
+            name = "-".join([f"world-{people}-{seed}", *(str(value) for _, value in key[2])])
+            path = tmp_path_factory.mktemp("sandbox") / f"{name}.sqlite"
+            build_world(path, people=people, seed=seed, params=WorldParams(**params)).close()
+            built[key] = path
+        return built[key]
+
+    return make
 
 
 @pytest.fixture

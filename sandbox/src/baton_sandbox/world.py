@@ -360,12 +360,16 @@ class WorldBuilder(MarketoSalesforcePeople, HubSpotPeople):
             company = self.new_company(rng)
             created = whole_seconds(self.start - timedelta(days=rng.uniform(200, 500)))
             company.hs_owner = self.pick(self.hs_owners["ae"], "hs-company-owner") if position % 5 < 3 else None
+            firmographics = {"name": company.name, "industry": company.industry,
+                             "numberofemployees": str(company.employees), "country": company.country}
+            if self.params.hubspot_firmographics == "contact_only":
+                firmographics = dict.fromkeys(firmographics)
             rec = self.hs_new("companies", created, {
-                "name": company.name, "domain": company.domain, "industry": company.industry,
-                "numberofemployees": str(company.employees), "country": company.country,
+                "name": firmographics["name"], "domain": company.domain, "industry": firmographics["industry"],
+                "numberofemployees": firmographics["numberofemployees"], "country": firmographics["country"],
                 "hubspot_owner_id": company.hs_owner.id if company.hs_owner else None, "lifecyclestage": "lead"})
             company.hs_company_id = rec.id
-            self.event(created, "account_created", system="hubspot", id=rec.id, name=company.name,
+            self.event(created, "account_created", system="hubspot", id=rec.id, name=firmographics["name"],
                        domain=company.domain, owner=company.hs_owner.id if company.hs_owner else None,
                        is_customer=False)
             self.hs_companies.append(company)
@@ -611,7 +615,10 @@ def build_world(path: str | Path, *, people: int = 3000, seed: int = 7, params: 
     store.set_meta("people", people)
     store.set_meta("world_start", params.world_start)
     store.set_meta("world_end", params.world_end)
-    store.set_meta("params", asdict(params))
+    recorded = asdict(params)
+    if params.hubspot_firmographics == "as_generated":   # so the default world is byte-identical to earlier builds
+        del recorded["hubspot_firmographics"]
+    store.set_meta("params", recorded)
     store.finish()
     store.build_seconds = time.perf_counter() - started  # for the CLI's report; not stored, not deterministic
     return store

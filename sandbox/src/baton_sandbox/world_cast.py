@@ -14,6 +14,9 @@ NO_RESPONSE_REASONS = ("No Response", "Unresponsive")
 DISQUALIFY_REASONS = ("Not a Fit", "No Budget", "Competitor", "Student", "Wrong Contact")
 RECYCLE_REASONS = ("Bad Timing", "No Budget This Quarter", "Nurture Further")
 PERSONAL_DOMAINS = ("gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com")
+# Where HubSpot keeps firmographics (company, industry, size, country): both the contact and its
+# associated company (as generated), only the company, or only the contact.
+HUBSPOT_FIRMOGRAPHICS = ("as_generated", "company_only", "contact_only")
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class WorldParams:
     deleted_rate: float = 0.02              # never-qualified people deleted (Marketo lead / HubSpot contact)
     world_start: str = "2026-05-01T00:00:00Z"
     world_end: str = "2026-11-01T00:00:00Z"
+    hubspot_firmographics: str = "as_generated"  # or company_only / contact_only (HUBSPOT_FIRMOGRAPHICS)
 
     def __post_init__(self):
         for name, value in asdict(self).items():
@@ -54,6 +58,9 @@ class WorldParams:
             raise ValueError("WorldParams.mql_rate must stay below 1 (some people never qualify)")
         if self.hubspot_only_share + self.marketo_and_hubspot_share > 1.0:
             raise ValueError("WorldParams: hubspot_only_share + marketo_and_hubspot_share must not exceed 1")
+        if self.hubspot_firmographics not in HUBSPOT_FIRMOGRAPHICS:
+            raise ValueError(f"WorldParams.hubspot_firmographics must be one of {', '.join(HUBSPOT_FIRMOGRAPHICS)}, "
+                             f"got {self.hubspot_firmographics!r}")
         if parse_instant(self.world_end) <= parse_instant(self.world_start):
             raise ValueError("WorldParams.world_end must be after world_start")
 

@@ -39,6 +39,8 @@ class HubSpotPeople:
         if c.hs_company_id and why != "mirror":
             props["associatedcompanyid"] = c.hs_company_id
             assoc = {"companies": [c.hs_company_id]}
+            if self.params.hubspot_firmographics == "company_only":   # the portal keeps them on the company
+                props.update(company=None, industry=None, numemployees=None, country=None)
         rec = self.hs_new("contacts", at, {k: (None if v is None else str(v)) for k, v in props.items()},
                           associations=assoc)
         if why == "duplicate":

@@ -1,11 +1,18 @@
-"""The planted truth: what the warehouse should find in a sandbox world, from its event log alone.
+"""The planted truth: what the warehouse should find in a sandbox world, from its event log.
 
-`compute_truth(store, as_of=None)` reads `store.events()` and `store.meta()` (never the vendor
-record versions) and applies CONTRACT.md sections 4-6 with their default thresholds, written
-here independently of the dbt models. `export_truth(store, out_dir)` writes one JSON-lines
+`compute_truth(store, as_of=None)` reads `store.events()` and `store.meta()` and applies CONTRACT.md
+sections 4-6 with their default thresholds, written here independently of the dbt models. The
+one thing it reads from the world's records is where a handoff's CRM record points for the
+firmographics it does not carry itself (a HubSpot contact's associated company, a Salesforce
+contact's account), at as-of: the event log knows the contact's own fields, not the company's. `export_truth(store, out_dir)` writes one JSON-lines
 file per table. The event vocabulary is documented in world.py and docs/sandbox-world.md.
 
 Decisions where the contract is silent (the same page lists them for the dbt side):
+- Missing context is judged on the handoff's CRM record as the rep sees it on the page: a
+  Salesforce contact's company, industry and employee count are its account's; a HubSpot
+  contact's company, industry, employee count and country are its own property when present,
+  else its primary associated company's (name, industry, numberofemployees, country); every other
+  field is the record's own.
 - A person's account at an instant is the latest `person_account` at or before it (named
   accounts by work-email domain from the person's creation; the converted contact's account).
 - The owner of a touch-level leak (duplicate_outreach, existing_customer_prospected) is the user
@@ -36,6 +43,15 @@ CONTEXT_FIELDS = ("email", "company", "title", "industry", "employee_count", "co
 BEHAVIOURAL_FIELDS = ("marketing_touch_count", "last_marketing_touch_at")
 FIRMOGRAPHIC_FIELDS = ("company", "industry", "employee_count", "country")
 EMPTY_VALUES = (None, "", "[not provided]")
+# What the rep sees for a firmographic a record lacks: its account's or associated company's field.
+SALESFORCE_ACCOUNT_FIELDS = {"company": "Name", "industry": "Industry", "employee_count": "NumberOfEmployees"}
+HUBSPOT_COMPANY_FIELDS = {"company": "name", "industry": "industry", "employee_count": "numberofemployees",
+                          "country": "country"}
+
+
+def is_missing(value) -> bool:
+    """CONTRACT.md section 6: null, empty or `[not provided]` (trimmed, any case) is missing."""
+    return value is None or str(value).strip().lower() in ("", "[not provided]")
 
 
 @dataclass(frozen=True)
@@ -120,6 +136,35 @@ def _instant(text: str) -> datetime:
 
 def _out(instant: datetime | None) -> str | None:
     return None if instant is None else instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _record_at(store, system: str, obj: str, record_id, as_of: datetime) -> dict | None:
+    """The world's record as it stood at as_of (None when absent, deleted or archived)."""
+    if record_id in (None, "") or not hasattr(store, "history"):
+        return None
+    versions = store.history(system, obj, str(record_id), as_of)
+    if not versions or versions[-1].deleted:
+        return None
+    return versions[-1].record()
+
+
+def _as_seen_on_the_page(store, crm: dict, fields: dict, as_of: datetime) -> dict:
+    """The handoff record's context fields with the firmographics the rep reads off its company."""
+    system, obj = crm.get("system"), crm.get("object")
+    if system == "salesforce" and obj == "Contact":
+        contact = _record_at(store, "salesforce", "Contact", crm.get("id"), as_of) or {}
+        account = _record_at(store, "salesforce", "Account", contact.get("AccountId"), as_of) or {}
+        return dict(fields, **{name: account.get(source) for name, source in SALESFORCE_ACCOUNT_FIELDS.items()})
+    if system == "hubspot" and obj == "contacts":
+        lacking = [name for name in HUBSPOT_COMPANY_FIELDS if is_missing(fields.get(name))]
+        if not lacking:
+            return fields
+        contact = _record_at(store, "hubspot", "contacts", crm.get("id"), as_of) or {}
+        primary = (contact.get("properties") or {}).get("associatedcompanyid") \
+            or next(iter((contact.get("associations") or {}).get("companies") or ()), None)
+        company = (_record_at(store, "hubspot", "companies", primary, as_of) or {}).get("properties") or {}
+        return dict(fields, **{name: company.get(HUBSPOT_COMPANY_FIELDS[name]) for name in lacking})
+    return fields
 
 
 @dataclass
@@ -299,7 +344,9 @@ def compute_truth(store, as_of: datetime | str | None = None, *, thresholds: Thr
         elif expected is not None and owner != expected:
             misrouted_why = f"the account belongs to {expected}"
         fields = context.get((crm.get("system"), crm.get("object"), crm.get("id"))) if crm else None
-        missing = [name for name in CONTEXT_FIELDS if fields is not None and fields.get(name) in EMPTY_VALUES]
+        if fields is not None:
+            fields = _as_seen_on_the_page(store, crm, fields, as_of)
+        missing = [name for name in CONTEXT_FIELDS if fields is not None and is_missing(fields.get(name))]
         touches_before = sum(1 for at, _ in marketing.get(person, ()) if at < handoff.at)
         row = {
             "handoff_id": hid(handoff), "person_id": person, "handoff_number": handoff.number,
