@@ -134,7 +134,8 @@ def test_where_combines_and_or_parentheses_in_like_booleans_null_and_numbers(tin
     assert sorted(r["Id"] for r in in_list) == [sf_id("Lead", 2), sf_id("Lead", 9)]
     not_in = records(tiny_server, "SELECT Id FROM Lead WHERE Status NOT IN ('Open - Not Contacted', "
                                   "'Working - Contacted') AND NumberOfEmployees < 100")
-    assert sorted(r["Id"] for r in not_in) == sorted(sf_id("Lead", n) for n in range(1, 10) if n % 3 == 2 and n != TINY.updated_lead)
+    expected = sorted(sf_id("Lead", n) for n in range(1, 10) if n % 3 == 2 and n != TINY.updated_lead)
+    assert sorted(r["Id"] for r in not_in) == expected
     # string equality ignores case, as in Salesforce
     assert len(records(tiny_server, "SELECT Id FROM Lead WHERE Email = 'PERSON42@example.COM'")) == 1
 

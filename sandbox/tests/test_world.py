@@ -194,7 +194,7 @@ def test_salesforce_records_carry_every_catalog_field_and_their_modstamp_is_vali
 
 
 def test_marketo_leads_carry_their_fields_and_updated_at_is_valid_from(demo_store):
-    for rid, valid_from, deleted, data in versions(demo_store, "marketo", "lead")[:2000]:
+    for _rid, valid_from, _deleted, data in versions(demo_store, "marketo", "lead")[:2000]:
         record = json.loads(data)
         assert set(record) == set(MARKETO_LEAD_FIELDS)
         assert record["updatedAt"] == parse_iso(valid_from).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -204,7 +204,7 @@ def test_hubspot_objects_carry_their_properties_and_updated_at_is_valid_from(dem
     for obj, properties in HUBSPOT_PROPERTIES.items():
         rows = versions(demo_store, "hubspot", obj)
         assert rows, obj
-        for rid, valid_from, deleted, data in rows[:500]:
+        for _rid, valid_from, deleted, data in rows[:500]:
             record = json.loads(data)
             assert set(record["properties"]) == set(properties), obj
             assert all(v is None or isinstance(v, str) for v in record["properties"].values())

@@ -41,12 +41,11 @@ def _second(instant: str) -> str:
 @pytest.fixture(scope="module", params=["default", "company_only", "contact_only"])
 def checked(request, server_url, sandbox_world_factory):
     """(world name, truth, warehouse handoffs with context_stripped, flagged (handoff, field) rows, record keys)."""
-    from baton_sandbox.store import WorldStore
-    from baton_sandbox.truth import compute_truth
-
+    from baton.build.dbt import dbt, ensure_raw_tables
     from baton.quality.context_flags import refresh_lead_context_flags
     from baton.quality.schema import ensure_quality_schema
-    from baton.build.dbt import dbt, ensure_raw_tables
+    from baton_sandbox.store import WorldStore
+    from baton_sandbox.truth import compute_truth
     from tests.fixtures.warehouse import _create_database, _drop_database
 
     variant = request.param

@@ -16,7 +16,8 @@ from baton.run import run_nightly, summarize
 
 
 def register(subcommands) -> None:
-    parser = subcommands.add_parser("demo", help="start the sandbox, point the connections at it, run the pipeline, print the result")
+    parser = subcommands.add_parser(
+        "demo", help="start the sandbox, point the connections at it, run the pipeline, print the result")
     parser.add_argument("--people", type=int, default=3000, help="size of the sandbox world (default 3000 people)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the sandbox world (default 7)")
     parser.add_argument("--date", type=date.fromisoformat, default=None,

@@ -42,7 +42,7 @@ class FaultPlan:
         self._marketo_limits = 0
 
     @classmethod
-    def parse(cls, rate: float, kinds: str | None, seed: int = 0, **options) -> "FaultPlan":
+    def parse(cls, rate: float, kinds: str | None, seed: int = 0, **options) -> FaultPlan:
         """From the CLI's `--fault-rate 0.05 --faults rate_limit,slow`."""
         chosen = tuple(k.strip() for k in kinds.split(",") if k.strip()) if kinds else FAULT_KINDS
         return cls(rate=rate, kinds=chosen, seed=seed, **options)

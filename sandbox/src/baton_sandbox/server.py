@@ -25,12 +25,13 @@ import threading
 import time
 import uuid
 from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
@@ -293,7 +294,7 @@ class SandboxServer:
         log.info("sandbox clock set to %s", self._clock.isoformat())
 
     # lifecycle
-    def start(self) -> "SandboxServer":
+    def start(self) -> SandboxServer:
         self._httpd = _HttpServer((self._host, self._port), _Handler)
         self._httpd.sandbox = self
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
@@ -311,7 +312,7 @@ class SandboxServer:
             self._thread = None
         self.pool.close()
 
-    def __enter__(self) -> "SandboxServer":
+    def __enter__(self) -> SandboxServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -308,7 +308,7 @@ class HubSpotApi:
             body = request.json()
             inputs = [str(item["id"]) for item in body.get("inputs") or []]
         except (KeyError, TypeError, AttributeError, orjson.JSONDecodeError):
-            raise _BadRequest("inputs must be a list of {\"id\": ...}")
+            raise _BadRequest("inputs must be a list of {\"id\": ...}") from None
         if len(inputs) > 100:
             raise _BadRequest("Batch read is limited to 100 inputs")
         archived = (request.param("archived") or "false").lower() == "true"
@@ -348,7 +348,7 @@ class HubSpotApi:
         try:
             body = request.json()
         except orjson.JSONDecodeError:
-            raise _BadRequest("Invalid input JSON on line 1")
+            raise _BadRequest("Invalid input JSON on line 1") from None
         known = set(HUBSPOT_PROPERTIES[object_type])
         groups = body.get("filterGroups") or []
         sorts = [s if isinstance(s, dict) else {"propertyName": str(s).lstrip("-"),
@@ -417,7 +417,7 @@ class HubSpotApi:
         try:
             inputs = [str(item["id"]) for item in (request.json().get("inputs") or [])]
         except (KeyError, TypeError, AttributeError, orjson.JSONDecodeError):
-            raise _BadRequest("inputs must be a list of {\"id\": ...}")
+            raise _BadRequest("inputs must be a list of {\"id\": ...}") from None
         if len(inputs) > 1000:
             raise _BadRequest("Batch size must be at most 1000")
         index = self._associations(from_type, to_type)
@@ -431,7 +431,8 @@ class HubSpotApi:
                     {"toObjectId": int(t), "associationTypes": [
                         {"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}]} for t in linked]})
             else:
-                errors.append({"status": "error", "category": "OBJECT_NOT_FOUND", "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+                errors.append({"status": "error", "category": "OBJECT_NOT_FOUND",
+                               "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
                                "message": f"No {to_type} is associated with {_SINGULAR.get(from_type, from_type)} {from_id}.",
                                "context": {"fromObjectId": [from_id]}})
         payload = {"status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now}
@@ -517,7 +518,7 @@ class HubSpotApi:
             try:
                 submitted, conversion = _decode_cursor(after)
             except (ValueError, TypeError):
-                raise _BadRequest(f"Invalid after: {after}")
+                raise _BadRequest(f"Invalid after: {after}") from None
             start = bisect.bisect_right(rows, (submitted, conversion, float("inf")))
         page = rows[start:start + limit]
         with self.sandbox.pool.store() as store:
@@ -543,7 +544,7 @@ class HubSpotApi:
                 valid_from, seq = _decode_cursor(request.param("offset"))
                 position = (str(valid_from), int(seq))
             except (ValueError, TypeError):
-                raise _BadRequest(f"Invalid offset: {request.param('offset')}")
+                raise _BadRequest(f"Invalid offset: {request.param('offset')}") from None
         if start_ms is not None:
             # events become visible when created: skip straight to the window (a second early, to be safe)
             window_start = iso(datetime.fromtimestamp(start_ms / 1000 - 1, timezone.utc))
@@ -611,7 +612,7 @@ def _int(value, default):
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise _BadRequest(f"Invalid integer: {value}")
+        raise _BadRequest(f"Invalid integer: {value}") from None
 
 
 def _filter_test(condition: dict):

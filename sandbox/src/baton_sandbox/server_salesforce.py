@@ -87,7 +87,8 @@ class SalesforceApi:
             return _error(401, "INVALID_SESSION_ID", "Session expired or invalid")
         reply = self._route(request, path)
         # as Salesforce does: the org's API use so far on every answer
-        reply.headers.setdefault("Sforce-Limit-Info", f"api-usage={self.sandbox.stats()['requests_by_system']['salesforce']}/15000")
+        used = self.sandbox.stats()["requests_by_system"]["salesforce"]
+        reply.headers.setdefault("Sforce-Limit-Info", f"api-usage={used}/15000")
         return reply
 
     def _route(self, request: Request, path: str) -> Reply:
@@ -148,7 +149,8 @@ class SalesforceApi:
                 "name": field_name, "label": _label(field_name), "type": field_type,
                 "nillable": field_name not in ("Id", "IsDeleted", "CreatedDate", "SystemModstamp"),
                 "custom": field_name.endswith("__c"), "filterable": True, "sortable": field_type != "anyType",
-                "length": 255 if field_type in ("string", "picklist", "email") else 18 if field_type in ("id", "reference") else 0,
+                "length": (255 if field_type in ("string", "picklist", "email")
+                           else 18 if field_type in ("id", "reference") else 0),
             })
         return json_reply(200, {"name": canonical, "label": canonical, "custom": False, "queryable": True,
                                 "retrieveable": True, "fields": fields,

@@ -11,9 +11,10 @@ wrong type for its field is an error rather than a silent mismatch.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any
 
 from baton_sandbox.catalog import SALESFORCE_OBJECTS
 

@@ -58,15 +58,41 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from baton_sandbox.catalog import (
-    HUBSPOT_ASSOCIATIONS, HUBSPOT_PROPERTIES, MARKETO_PROGRAM_FIELDS, SALESFORCE_API_VERSION,
+    HUBSPOT_ASSOCIATIONS,
+    HUBSPOT_PROPERTIES,
+    MARKETO_PROGRAM_FIELDS,
+    SALESFORCE_API_VERSION,
     SALESFORCE_OBJECTS,
 )
 from baton_sandbox.store import WorldStore
 from baton_sandbox.world_cast import (
-    CHANNELS, COUNTRIES, DISQUALIFY_REASONS, FIRST_NAMES, INDUSTRIES, LAST_NAMES, NO_RESPONSE_REASONS,
-    PERSONAL_DOMAINS, RECYCLE_REASONS, TITLES, Company, Ids, Person, Program, Rec, User, WorldParams,
-    add_business_minutes, ascii_slug, company_name, domain_of, hs_datetime, mk_datetime, parse_instant,
-    sf_date, sf_datetime, whole_seconds,
+    CHANNELS,
+    COUNTRIES,
+    DISQUALIFY_REASONS,
+    FIRST_NAMES,
+    INDUSTRIES,
+    LAST_NAMES,
+    NO_RESPONSE_REASONS,
+    PERSONAL_DOMAINS,
+    RECYCLE_REASONS,
+    TITLES,
+    Company,
+    Ids,
+    Person,
+    Program,
+    Rec,
+    User,
+    WorldParams,
+    add_business_minutes,
+    ascii_slug,
+    company_name,
+    domain_of,
+    hs_datetime,
+    mk_datetime,
+    parse_instant,
+    sf_date,
+    sf_datetime,
+    whole_seconds,
 )
 from baton_sandbox.world_hubspot import HubSpotPeople
 from baton_sandbox.world_marketo import MarketoSalesforcePeople

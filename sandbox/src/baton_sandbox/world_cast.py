@@ -220,7 +220,7 @@ class Company:
     account_id: str | None = None    # Salesforce Account id (named accounts; net-new once converted)
     account_owner: User | None = None
     is_customer: bool = False
-    account_rec: "Rec | None" = None
+    account_rec: Rec | None = None
     hs_company_id: str | None = None
     hs_owner: User | None = None
     emails: set = field(default_factory=set)

@@ -8,7 +8,13 @@ import uuid
 from datetime import datetime, timedelta
 
 from baton_sandbox.world_cast import (
-    CHANNELS, Person, User, add_business_minutes, epoch_ms, hs_datetime, whole_seconds,
+    CHANNELS,
+    Person,
+    User,
+    add_business_minutes,
+    epoch_ms,
+    hs_datetime,
+    whole_seconds,
 )
 
 

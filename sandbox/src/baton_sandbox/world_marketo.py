@@ -8,7 +8,15 @@ from datetime import datetime, timedelta
 
 from baton_sandbox.catalog import MARKETO_LEAD_FIELDS
 from baton_sandbox.world_cast import (
-    CHANNELS, WEB_PAGES, Person, Program, Rec, User, add_business_minutes, sf_date, sf_datetime,
+    CHANNELS,
+    WEB_PAGES,
+    Person,
+    Program,
+    Rec,
+    User,
+    add_business_minutes,
+    sf_date,
+    sf_datetime,
     whole_seconds,
 )
 

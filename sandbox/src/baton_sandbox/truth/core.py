@@ -4,7 +4,8 @@
 sections 4-6 with their default thresholds, written here independently of the dbt models. The
 one thing it reads from the world's records is where a handoff's CRM record points for the
 firmographics it does not carry itself (a HubSpot contact's associated company, a Salesforce
-contact's account), at as-of: the event log knows the contact's own fields, not the company's. `export_truth(store, out_dir)` writes one JSON-lines
+contact's account), at as-of: the event log knows the contact's own fields, not the company's.
+`export_truth(store, out_dir)` writes one JSON-lines
 file per table. The event vocabulary is documented in world.py and docs/sandbox-world.md.
 
 Decisions where the contract is silent (the same page lists them for the dbt side):
@@ -426,7 +427,7 @@ def compute_truth(store, as_of: datetime | str | None = None, *, thresholds: Thr
             if handoff is not None and handoff.crm:
                 crm = handoff.crm
                 owner = crm["owner"]
-                for at, new in owner_changes.get((crm["system"], crm["object"], crm["id"]), ()):
+                for _at, new in owner_changes.get((crm["system"], crm["object"], crm["id"]), ()):
                     owner = new
             leak("stalled", person, handoff, owner, last_touch + timedelta(days=limits.stalled_days),
                  f"in {current_stage} since {_out(current_at)}, last activity {_out(last_touch)}")
