@@ -1,4 +1,4 @@
-"""The planted truth's rules (CONTRACT.md sections 4-6), each on a hand-made event log."""
+"""The planted truth's rules (docs/warehouse.md), each on a hand-made event log."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""End to end: the missing-context rule agrees with itself and with the planted truth (CONTRACT.md §6).
+"""End to end: the missing-context rule agrees with itself and with the planted truth (docs/warehouse.md).
 
 Two implementations judge a handoff's CRM record: dbt's `context_stripped` leak in
 marts.fct_funnel_leaks, and the quality gate's row-level flags in quality.lead_context_flags.

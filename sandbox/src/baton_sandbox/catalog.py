@@ -2,7 +2,7 @@
 
 One list serves the generator (every record carries every field, null when unknown), the
 server (Salesforce describe, unknown-field errors, HubSpot's default property lists) and
-the reader of the dbt staging models. Custom fields follow CONTRACT.md's defaults.
+the reader of the dbt staging models. Custom fields follow docs/warehouse.md's defaults.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The planted truth: what the warehouse should find in a sandbox world, worked out in Python
-from CONTRACT.md and the world's event log, sharing nothing with the dbt models.
+from docs/warehouse.md and the world's event log, sharing nothing with the dbt models.
 
 - `core`: handoffs, leaks, missing context, stages, touchpoints, opportunities
   (`compute_truth`, `summarize_truth`, `export_truth`) and the business calendar.

@@ -1,4 +1,4 @@
-"""Expected attribution credits, worked out in Python from CONTRACT.md §5 and docs/attribution.md.
+"""Expected attribution credits, worked out in Python from docs/warehouse.md and docs/attribution.md.
 
 Written from the definitions, not from the dbt models, and sharing nothing with them: the tests
 compare fct_attribution with what this module says, opportunity by opportunity, to 1e-9.
@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 MODELS = ("first_touch", "last_touch", "linear", "u_shaped", "w_shaped", "full_path", "time_decay")
 
-# Position weights per model (CONTRACT.md §5); "rest" is shared by the touches holding none of
+# Position weights per model (docs/warehouse.md); "rest" is shared by the touches holding none of
 # the model's positions. FT first touch, LC lead creation, OC opportunity creation, CW closed won.
 POSITION_MODELS: dict[str, tuple[dict[str, float], float]] = {
     "first_touch": ({"FT": 1.0}, 0.0),

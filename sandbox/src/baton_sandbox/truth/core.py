@@ -1,6 +1,6 @@
 """The planted truth: what the warehouse should find in a sandbox world, from its event log.
 
-`compute_truth(store, as_of=None)` reads `store.events()` and `store.meta()` and applies CONTRACT.md
+`compute_truth(store, as_of=None)` reads `store.events()` and `store.meta()` and applies docs/warehouse.md
 sections 4-6 with their default thresholds, written here independently of the dbt models. The
 one thing it reads from the world's records is where a handoff's CRM record points for the
 firmographics it does not carry itself (a HubSpot contact's associated company, a Salesforce
@@ -51,13 +51,13 @@ HUBSPOT_COMPANY_FIELDS = {"company": "name", "industry": "industry", "employee_c
 
 
 def is_missing(value) -> bool:
-    """CONTRACT.md section 6: null, empty or `[not provided]` (trimmed, any case) is missing."""
+    """docs/warehouse.md: null, empty or `[not provided]` (trimmed, any case) is missing."""
     return value is None or str(value).strip().lower() in ("", "[not provided]")
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    """CONTRACT.md's defaults; every one is a dbt var on the warehouse side."""
+    """docs/warehouse.md's defaults; every one is a dbt var on the warehouse side."""
 
     black_hole_business_days: int = 5
     sla_business_hours: int = 8
