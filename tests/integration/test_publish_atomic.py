@@ -17,6 +17,7 @@ import pytest
 from baton.build.publish import PublishRefused, mark_built, prepare_shadow, publish, read_generation, rollback
 from baton.build.steps import check_and_publish
 from baton.quality.gate import QualityGateFailed
+from tests.fixtures.warehouse import unbalance_a_load
 
 NIGHT_1 = datetime(2026, 10, 30, tzinfo=timezone.utc)
 NIGHT_2 = NIGHT_1 + timedelta(days=1)
@@ -27,17 +28,6 @@ def own_state_dir(tmp_path, monkeypatch):
     # GX's context goes to the test's own folder; rendering Data Docs is not what these tests check.
     monkeypatch.setenv("BATON_STATE_DIR", str(tmp_path))
     monkeypatch.setenv("BATON_QUALITY_DATA_DOCS", "0")
-
-
-def unbalance_the_last_load(url: str) -> None:
-    """A load log that does not account for every extracted record: a correctness check fails."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("create schema if not exists baton_meta")
-        conn.execute("create table if not exists baton_meta.load_log (load_id text, source text, stream text,"
-                     " started_at timestamptz, finished_at timestamptz, extracted bigint, loaded bigint,"
-                     " rejected bigint, changed bigint, status text, error text)")
-        conn.execute("insert into baton_meta.load_log values ('l1', 'salesforce', 'lead', now(), now(),"
-                     " 10, 8, 1, 8, 'success', null)")
 
 
 def build_generation(url: str, people: list[tuple[str, str]], *, as_of: datetime) -> str:
@@ -78,7 +68,7 @@ def test_a_failed_correctness_check_leaves_last_nights_marts_visible_and_the_run
     publish_generation(fresh_warehouse, NIGHT_1_PEOPLE, as_of=NIGHT_1)
 
     build_generation(fresh_warehouse, NIGHT_2_PEOPLE, as_of=NIGHT_2)
-    unbalance_the_last_load(fresh_warehouse)
+    unbalance_a_load(fresh_warehouse)
     with pytest.raises(QualityGateFailed) as failure:
         check_and_publish(fresh_warehouse, as_of=NIGHT_2)
 
@@ -100,7 +90,7 @@ def test_the_airflow_task_fails_without_retrying_and_says_which_check_stopped_it
 
     monkeypatch.setenv("WAREHOUSE_URL", fresh_warehouse)
     build_generation(fresh_warehouse, NIGHT_1_PEOPLE, as_of=NIGHT_1)
-    unbalance_the_last_load(fresh_warehouse)
+    unbalance_a_load(fresh_warehouse)
     with pytest.raises(AirflowFailException, match=r"marts not published: baton_meta\.load_log: extracted_equals"):
         fail_without_retry(tasks.check_and_publish)(NIGHT_1.isoformat())
     with psycopg.connect(fresh_warehouse) as conn:
@@ -156,7 +146,7 @@ def test_a_build_after_a_failed_gate_starts_from_an_empty_shadow(fresh_warehouse
 
     with psycopg.connect(fresh_warehouse, autocommit=True) as conn:
         conn.execute("insert into marts_shadow.dim_people values ('p1', 'sql', false)")
-    unbalance_the_last_load(fresh_warehouse)
+    unbalance_a_load(fresh_warehouse)
     mark_built(fresh_warehouse, as_of=NIGHT_2 + timedelta(days=1))
     with pytest.raises(QualityGateFailed):
         check_and_publish(fresh_warehouse, as_of=NIGHT_2 + timedelta(days=1))

@@ -14,6 +14,7 @@ from baton.load.schema import RAW_TABLE_COLUMNS
 from baton.paths import EXPECTATIONS_DIR
 from baton.quality.gate import QualityGateFailed, run_gate
 from baton.quality.suites import load_suites
+from tests.fixtures.warehouse import unbalance_a_load
 
 AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
 COMPLETE_LEAD_BUT_TITLE = {
@@ -67,16 +68,13 @@ def make_marts(url: str, *, people: int = 10, credits=(0.25, 0.75), orphan_hando
         conn.execute("insert into intermediate_shadow.int_handoff_context_checks values"
                      " ('h1', 'p1', 'u1', 'title', 'person', 'low', null, true, 'salesforce', 'Lead', '00Q1'),"
                      " ('h1', 'p1', 'u1', 'email', 'contact', 'high', 'ana@acme.test', false, 'salesforce', 'Lead', '00Q1')")
-        if unbalanced_load:
-            conn.execute("create schema if not exists baton_meta")
-            conn.execute("create table if not exists baton_meta.load_log (load_id text, source text, stream text,"
-                         " started_at timestamptz, finished_at timestamptz, extracted bigint, loaded bigint,"
-                         " rejected bigint, changed bigint, status text, error text)")
-            conn.execute("insert into baton_meta.load_log values ('l1', 'salesforce', 'lead', now(), now(),"
-                         " 10, 8, 1, 8, 'success', null)")
         conn.execute("delete from raw_salesforce.lead")
         conn.execute("insert into raw_salesforce.lead values ('00Q1', %s, %s, false, now(), 'l1')",
                      (json.dumps(COMPLETE_LEAD_BUT_TITLE), lead_updated_at))
+
+
+    if unbalanced_load:
+        unbalance_a_load(url)
 
 
 def results(url: str, run_id: str) -> dict[str, tuple]:
