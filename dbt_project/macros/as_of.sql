@@ -3,7 +3,7 @@
     project), else the instant the run started. Every model of one run sees the same instant,
     and a rerun with the same as_of gives the same marts. -#}
 {% macro as_of() -%}
-    {%- set value = var('as_of', none) or env_var('BATON_AS_OF', '') -%}
+    {%- set value = var('as_of') or env_var('BATON_AS_OF', '') -%}
     {%- if value is none or value == '' -%}
         '{{ run_started_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ") }}'::timestamptz
     {%- else -%}

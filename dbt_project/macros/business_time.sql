@@ -13,13 +13,13 @@
 -#}
 
 {%- macro business_calendar_timezone() -%}
-    '{{ var("business_timezone", "UTC") }}'
+    '{{ var("business_timezone") }}'
 {%- endmacro -%}
 
 {#- Minutes in one full business day (480 by default): the unit of "business days" thresholds. -#}
 {%- macro business_day_minutes() -%}
-    {%- set day_start = var('business_day_start', '09:00').split(':') -%}
-    {%- set day_end = var('business_day_end', '17:00').split(':') -%}
+    {%- set day_start = var('business_day_start').split(':') -%}
+    {%- set day_end = var('business_day_end').split(':') -%}
     {{- (day_end[0] | int) * 60 + (day_end[1] | int) - (day_start[0] | int) * 60 - (day_start[1] | int) -}}
 {%- endmacro -%}
 
@@ -63,6 +63,6 @@
 
 {#- An instant as a person reads it in a leak's detail: "2026-06-03 14:02 UTC" (in business_timezone). -#}
 {%- macro readable_instant(expr) -%}
-    {%- set timezone = var('business_timezone', 'UTC') -%}
+    {%- set timezone = var('business_timezone') -%}
     coalesce(to_char(({{ expr }}) at time zone '{{ timezone }}', 'YYYY-MM-DD HH24:MI') || ' {{ timezone }}', 'an unknown time')
 {%- endmacro -%}

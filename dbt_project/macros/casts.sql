@@ -50,7 +50,7 @@
 {#- Extra raw fields carried into a staging model without editing it (a Fivetran-style
     passthrough var: a list of {name: <vendor field>, alias: <column>}). -#}
 {% macro passthrough_columns(var_name) -%}
-    {%- for field in var(var_name, []) -%}
+    {%- for field in var(var_name) -%}
         , data ->> '{{ field.name }}' as {{ field.alias | default(field.name | lower) }}
     {%- endfor -%}
 {%- endmacro %}

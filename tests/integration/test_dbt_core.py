@@ -123,14 +123,17 @@ def plant_world(url: str) -> None:
         marketo_lead(101, "  Ann.Lee@ACME.com ", "2026-05-01 09:00", status="MQL", sfdc_lead="00Q00000000000ANN"),
         # Carl on a free-mail domain, nothing else.
         marketo_lead(102, "carl@gmail.com", "2026-05-01 10:00"),
-        # Erin: two Marketo leads merged (different emails), the loser deleted.
+        # Erin: two Marketo leads merged (different emails); raw keeps the loser as the API
+        # returned it (no is_deleted flag): the merge and delete are derived in dbt.
         marketo_lead(201, "erin@delta.com", "2026-05-03 09:00"),
         marketo_lead(202, "erin.old@delta.com", "2026-05-04 09:00"),
+        # Hal: read once, later deleted in Marketo (known from the deleted_lead stream only).
+        marketo_lead(103, "hal@epsilon.com", "2026-05-01 11:00"),
         # Fay: Marketo knows her Salesforce lead by id; the emails differ.
         marketo_lead(301, "fay@gamma.com", "2026-05-05 09:00", sfdc_lead="00Q00000000000FAY"),
         # Gil: same name part as Ann, another domain: a different person.
         marketo_lead(401, "ann.lee@acme.org", "2026-05-06 09:00"),
-    ], id_field="id", deleted={"202"})
+    ], id_field="id")
     insert_raw(url, "raw_marketo", "activity", [
         marketo_status_change(9001, 101, "2026-05-02 10:00", "New", "MQL"),
         marketo_activity(9002, 201, "2026-05-10 09:00", 32, primary="202",
@@ -139,7 +142,8 @@ def plant_world(url: str) -> None:
         marketo_activity(9004, 101, "2026-05-01 09:40", 6, primary="Newsletter"),  # a send: not a touch
     ], id_field="id")
     insert_raw(url, "raw_marketo", "deleted_lead", [
-        marketo_activity(9005, 202, "2026-05-10 09:00", 37)], id_field="id")
+        marketo_activity(9005, 202, "2026-05-10 09:00", 37),
+        marketo_activity(9006, 103, "2026-05-12 09:00", 37)], id_field="id")
     insert_raw(url, "raw_salesforce", "lead", [
         sf_lead("00Q00000000000ANN", "ann.lee@acme.com", "2026-05-02 10:05", status="Closed - Converted",
                 converted_contact="003000000000ANN", converted_account="001000000000ACM"),
@@ -260,6 +264,13 @@ def test_marketo_merge_activity_joins_the_loser_to_the_winner(planted):
     assert rows == [(True, True)]
 
 
+def test_marketo_deleted_lead_is_deleted_without_a_raw_flag(planted):
+    assert query(planted, "select is_deleted from raw_marketo.lead where id in ('103', '202')") == [(False,), (False,)]
+    rows = query(planted, "select is_deleted, is_merged from marts.dim_people_identities"
+                          " where source_system = 'marketo' and source_id = '103'")
+    assert rows == [(True, False)]
+
+
 def test_hubspot_merge_joins_the_archived_contact_to_the_winner(planted):
     assert person_of(planted, "hubspot", "contacts", "501") == person_of(planted, "hubspot", "contacts", "502")
 
@@ -269,8 +280,8 @@ def test_similar_emails_on_another_domain_stay_different_people(planted):
 
 
 def test_each_planted_person_is_exactly_one_row(planted):
-    # Ann, Carl, Erin, Fay, Gil, Bo, Dee
-    assert query(planted, "select count(*) from marts.dim_people")[0][0] == 7
+    # Ann, Carl, Erin, Fay, Gil, Bo, Dee, Hal
+    assert query(planted, "select count(*) from marts.dim_people")[0][0] == 8
     ann = person_of(planted, "marketo", "lead", "101")
     rows = query(planted, "select source_object, source_id from marts.dim_people_identities where person_id = %s"
                           " order by 1, 2", (ann,))

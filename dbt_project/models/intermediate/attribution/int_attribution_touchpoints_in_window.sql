@@ -6,8 +6,8 @@
       opportunity_close     ends at its close, or at as-of while it is open (full_path)
     touch_order numbers the window's touches by time, then touchpoint id (byte order).
 -#}
-{%- set lookback_days = var('attribution_lookback_days', 365) -%}
-{%- set form_fill_touch_types = var('attribution_form_fill_touch_types', ['form_fill']) -%}
+{%- set lookback_days = var('attribution_lookback_days') -%}
+{%- set form_fill_touch_types = var('attribution_form_fill_touch_types') -%}
 
 with as_of as (
     select {{ as_of() }} as as_of_at

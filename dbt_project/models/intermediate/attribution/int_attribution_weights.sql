@@ -19,9 +19,9 @@
     'full_path':   {'first_touch': 0.225, 'lead_creation': 0.225, 'opportunity_creation': 0.225,
                     'closed_won': 0.225, 'rest': 0.1, 'window': 'opportunity_close'},
 } -%}
-{%- do position_models.update(var('attribution_position_weights', {})) -%}
-{%- set enabled_models = var('attribution_models', (position_models.keys() | list) + ['time_decay']) -%}
-{%- set half_life_days = var('attribution_time_decay_half_life_days', 7) -%}
+{%- do position_models.update(var('attribution_position_weights')) -%}
+{%- set enabled_models = var('attribution_models') or ((position_models.keys() | list) + ['time_decay']) -%}
+{%- set half_life_days = var('attribution_time_decay_half_life_days') -%}
 {%- set positions = ['first_touch', 'lead_creation', 'opportunity_creation', 'closed_won'] -%}
 {%- set position_flags = {
     'first_touch': 'is_first_touch',

@@ -6,16 +6,16 @@
     vars business_calendar_start / business_calendar_end (default 2015 to 2040); instants
     outside it count as null.
 -#}
-{%- set timezone = var('business_timezone', 'UTC') -%}
-{%- set day_start = var('business_day_start', '09:00') -%}
-{%- set day_end = var('business_day_end', '17:00') -%}
-{%- set weekdays = var('business_weekdays', [1, 2, 3, 4, 5]) -%}
+{%- set timezone = var('business_timezone') -%}
+{%- set day_start = var('business_day_start') -%}
+{%- set day_end = var('business_day_end') -%}
+{%- set weekdays = var('business_weekdays') -%}
 
 with days as (
     select local_date::date as local_date
     from generate_series(
-        '{{ var("business_calendar_start", "2015-01-01") }}'::timestamp,
-        '{{ var("business_calendar_end", "2040-12-31") }}'::timestamp,
+        '{{ var("business_calendar_start") }}'::timestamp,
+        '{{ var("business_calendar_end") }}'::timestamp,
         interval '1 day'
     ) as series(local_date)
 ),

@@ -9,8 +9,8 @@
     An engagement naming several contacts touches each of their people once. A HubSpot email
     the buyer sent (INCOMING_EMAIL) and a canceled or queued call or meeting are no touch.
 -#}
-{%- set sales_touch_roles = var('sales_touch_roles', ['sdr', 'ae']) -%}
-{%- set completed_task_statuses = var('salesforce_completed_task_statuses', ['Completed']) -%}
+{%- set sales_touch_roles = var('sales_touch_roles') -%}
+{%- set completed_task_statuses = var('salesforce_completed_task_statuses') -%}
 
 with salesforce_tasks as (
     select

@@ -26,17 +26,28 @@ salesforce_contacts as (
     from {{ ref('stg_salesforce__contacts') }}
 ),
 
+marketo_removals as (
+    -- Marketo deletes and merges as the loader landed them (deleted_lead stream, Merge Leads
+    -- activities), not a flag on raw_marketo.lead: raw keeps each lead as the API returned it.
+    select lead_id, deleted_at as gone_at from {{ ref('stg_marketo__deleted_leads') }}
+    union all
+    select loser_lead_id, merged_at from {{ ref('int_marketo_lead_merges') }}
+),
+
 marketo_leads as (
     select
-        {{ record_key('marketo', 'lead', 'lead_id') }},
-        'marketo', 'lead', lead_id,
-        email, first_name, last_name, title, company, industry, employee_count, country,
-        coalesce(original_source_type, lead_source), original_source_info,
+        {{ record_key('marketo', 'lead', 'leads.lead_id') }},
+        'marketo', 'lead', leads.lead_id,
+        leads.email, leads.first_name, leads.last_name, leads.title, leads.company, leads.industry,
+        leads.employee_count, leads.country,
+        coalesce(leads.original_source_type, leads.lead_source), leads.original_source_info,
         null::text, null::text,
-        sfdc_account_id, null::text,
-        created_at, updated_at,
-        is_deleted, false
-    from {{ ref('stg_marketo__leads') }}
+        leads.sfdc_account_id, null::text,
+        leads.created_at, leads.updated_at,
+        (leads.is_deleted or exists (
+            select 1 from marketo_removals as removals where removals.lead_id = leads.lead_id
+        )), false
+    from {{ ref('stg_marketo__leads') }} as leads
 ),
 
 marketo_leads_gone as (
@@ -55,11 +66,7 @@ marketo_leads_gone as (
         true, false
     from (
         select lead_id, min(gone_at) as gone_at
-        from (
-            select lead_id, deleted_at as gone_at from {{ ref('stg_marketo__deleted_leads') }}
-            union all
-            select loser_lead_id, merged_at from {{ ref('int_marketo_lead_merges') }}
-        ) as removals
+        from marketo_removals as removals
         group by lead_id
     ) as gone
     left join (

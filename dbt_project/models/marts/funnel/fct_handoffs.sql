@@ -1,167 +1,57 @@
 {#- Batch joins: hash joins, not nested loops guessed from CTE estimates; no JIT compile of the large plan. -#}
 {{ config(pre_hook=["set local jit = off", "set local enable_nestloop = off"]) }}
 {#-
-    One row per handoff (a person entering mql; CONTRACT.md §4–5): who had it, what sales did
-    and how fast, how it ended. Thresholds are dbt vars: sla_business_minutes,
-    black_hole_business_days, no_response_reasons, the reason fields of the staging models.
+    One row per handoff (a person entering mql; CONTRACT.md §4-5): who had it, what sales did
+    and how fast, how it ended. The rules live in the intermediate models it reads: the handoff
+    and its CRM record (int_handoffs_identified, int_handoff_crm_records_joined), its owners
+    (int_handoff_owners_resolved), its outcome (int_handoff_outcomes_resolved), its sales
+    touches (int_sales_touches_assigned_to_handoffs) and its context (int_handoff_context_checks).
+    Thresholds are dbt vars: sla_business_minutes, black_hole_business_days.
 -#}
-{%- set no_response_reasons = var('no_response_reasons', ['No Response', 'Unresponsive']) -%}
-{%- set black_hole_minutes = var('black_hole_business_days', 5) | int * business_day_minutes() | int -%}
-{%- set sla_minutes = var('sla_business_minutes', 480) | int -%}
-{%- set disqualified_reason_field = var('salesforce_disqualified_reason_field', 'Disqualified_Reason__c') -%}
-{%- set recycled_reason_field = var('salesforce_recycled_reason_field', 'Recycled_Reason__c') -%}
+{%- set black_hole_minutes = var('black_hole_business_days') | int * business_day_minutes() | int -%}
+{%- set sla_minutes = var('sla_business_minutes') | int -%}
 
 with handoffs as (
-    select * from {{ ref('int_handoffs_identified') }}
+    select * from {{ ref('int_handoff_owners_resolved') }}
+),
+
+resolved_outcomes as (
+    select * from {{ ref('int_handoff_outcomes_resolved') }}
+),
+
+handoff_touches as (
+    select * from {{ ref('int_sales_touches_assigned_to_handoffs') }}
+    where handoff_id is not null
+),
+
+context_checks as (
+    select handoff_id, field_name, field_group, field_value, is_missing
+    from {{ ref('int_handoff_context_checks') }}
 ),
 
 owners as (
     select * from {{ ref('int_owners_with_roles') }}
 ),
 
-stage_spells as (
-    select person_id, stage, entered_at
-    from {{ ref('fct_lifecycle_stage_history') }}
+people as (
+    select person_id, account_id, original_channel from {{ ref('dim_people') }}
 ),
 
-terminal_spells as (
-    -- the first stage after the handoff (and before the next one) that ends it
-    select distinct on (handoffs.handoff_id)
-        handoffs.handoff_id,
-        spells.stage,
-        spells.entered_at
-    from handoffs
-    join stage_spells as spells
-      on spells.person_id = handoffs.person_id
-     and spells.entered_at > handoffs.handed_off_at
-     and (handoffs.next_handoff_at is null or spells.entered_at < handoffs.next_handoff_at)
-    where spells.stage in ('sql', 'opportunity', 'customer', 'disqualified', 'recycled')
-    order by handoffs.handoff_id, spells.entered_at
+touchpoints as (
+    select person_id, touchpoint_id, touched_at, campaign_id, channel from {{ ref('fct_touchpoints') }}
 ),
 
-accepted_spells as (
-    select handoffs.handoff_id, min(spells.entered_at) as accepted_at
-    from handoffs
-    join stage_spells as spells
-      on spells.person_id = handoffs.person_id
-     and spells.entered_at > handoffs.handed_off_at
-     and (handoffs.next_handoff_at is null or spells.entered_at < handoffs.next_handoff_at)
-    where spells.stage = 'sal'
-    group by handoffs.handoff_id
-),
-
-lead_reason_history as (
-    select lead_id, field, new_value, created_at, lead_history_id
-    from {{ ref('stg_salesforce__lead_history') }}
-    where field in ('{{ disqualified_reason_field }}', '{{ recycled_reason_field }}') and not is_deleted
-),
-
-outcomes as (
-    select
-        handoffs.handoff_id,
-        terminal_spells.stage                                                    as terminal_stage,
-        terminal_spells.entered_at                                               as terminal_at,
-        accepted_spells.accepted_at,
-        case
-            when terminal_spells.stage = 'disqualified' then '{{ disqualified_reason_field }}'
-            when terminal_spells.stage = 'recycled' then '{{ recycled_reason_field }}'
-        end                                                                      as salesforce_reason_field
-    from handoffs
-    left join terminal_spells using (handoff_id)
-    left join accepted_spells using (handoff_id)
-),
-
-reason_changes_in_window as (
-    -- the reason field's last recorded value inside the handoff's window (Salesforce leads)
-    select distinct on (outcomes.handoff_id)
-        outcomes.handoff_id,
-        nullif(trim(history.new_value), '')                                      as recorded_reason
-    from outcomes
-    join handoffs using (handoff_id)
-    join lead_reason_history as history
-      on history.lead_id = handoffs.crm_source_id
-     and history.field = outcomes.salesforce_reason_field
-     and history.created_at >= handoffs.handed_off_at
-     and history.created_at <= coalesce(handoffs.next_handoff_at, {{ as_of() }})
-    where handoffs.crm_source_object = 'Lead'
-    order by outcomes.handoff_id, history.created_at desc, history.lead_history_id desc
-),
-
-leads_with_reason_history as (
-    select distinct lead_id, field from lead_reason_history
-),
-
-reasons as (
-    -- The reason as recorded when the handoff closed: a Salesforce lead's field history when
-    -- it has one (a later handoff may overwrite the field), else the record's current value.
-    select
-        outcomes.handoff_id,
-        case
-            when outcomes.terminal_stage not in ('disqualified', 'recycled') or outcomes.terminal_stage is null then null
-            when tracked.lead_id is not null then reason_changes_in_window.recorded_reason
-            when handoffs.crm_source_object = 'Lead' then
-                case outcomes.terminal_stage when 'disqualified' then leads.disqualified_reason else leads.recycled_reason end
-            when handoffs.crm_source_object = 'Contact' then
-                case outcomes.terminal_stage when 'disqualified' then contacts.disqualified_reason else contacts.recycled_reason end
-            when handoffs.crm_source_object = 'contacts' then hubspot_contacts.lead_status_reason
-        end                                                                      as outcome_reason
-    from outcomes
-    join handoffs using (handoff_id)
-    left join reason_changes_in_window using (handoff_id)
-    left join leads_with_reason_history as tracked
-      on handoffs.crm_source_object = 'Lead' and tracked.lead_id = handoffs.crm_source_id
-     and tracked.field = outcomes.salesforce_reason_field
-    left join {{ ref('stg_salesforce__leads') }} as leads
-      on handoffs.crm_source_object = 'Lead' and leads.lead_id = handoffs.crm_source_id
-    left join {{ ref('stg_salesforce__contacts') }} as contacts
-      on handoffs.crm_source_object = 'Contact' and contacts.contact_id = handoffs.crm_source_id
-    left join {{ ref('stg_hubspot__contacts') }} as hubspot_contacts
-      on handoffs.crm_source_object = 'contacts' and hubspot_contacts.contact_id = handoffs.crm_source_id
-),
-
-resolved_outcomes as (
-    select
-        outcomes.handoff_id,
-        case
-            when outcomes.terminal_stage in ('sql', 'opportunity', 'customer') then 'converted'
-            when outcomes.terminal_stage = 'disqualified' and reasons.outcome_reason in (
-                {%- for reason in no_response_reasons %}'{{ reason }}'{{ ", " if not loop.last }}{% endfor -%}
-            ) then 'no_response'
-            when outcomes.terminal_stage = 'disqualified' then 'disqualified'
-            when outcomes.terminal_stage = 'recycled' then 'recycled'
-            when outcomes.accepted_at is not null then 'accepted'
-            else 'open'
-        end                                                                      as outcome,
-        reasons.outcome_reason,
-        coalesce(outcomes.terminal_at, outcomes.accepted_at)                     as outcome_at,
-        outcomes.terminal_at,
-        outcomes.accepted_at,
-        coalesce(reasons.outcome_reason in (
-            {%- for reason in no_response_reasons %}'{{ reason }}'{{ ", " if not loop.last }}{% endfor -%}
-        ), false)                                                                as is_no_response_reason
-    from outcomes
-    join reasons using (handoff_id)
-),
-
-handoff_touches as (
-    -- a touch belongs to the latest handoff at or before it
-    select
-        handoffs.handoff_id,
-        touches.*
-    from handoffs
-    join {{ ref('int_sales_activities_unioned') }} as touches
-      on touches.person_id = handoffs.person_id
-     and touches.touched_at >= handoffs.handed_off_at
-     and (handoffs.next_handoff_at is null or touches.touched_at < handoffs.next_handoff_at)
-    where touches.is_sales_touch
+routing_rules as (
+    select priority, segment_field, segment_value, owner_source_system, owner_source_id
+    from {{ ref('handoff_routing_rules') }}
 ),
 
 first_touches as (
     select distinct on (handoff_id)
         handoff_id,
-        touched_at                                                               as first_sales_touch_at,
-        owner_id                                                                 as first_sales_touch_owner_id,
-        channel                                                                  as first_sales_touch_channel
+        touched_at as first_sales_touch_at,
+        owner_id as first_sales_touch_owner_id,
+        channel as first_sales_touch_channel
     from handoff_touches
     order by handoff_id, touched_at, owner_id, sales_activity_id
 ),
@@ -169,63 +59,61 @@ first_touches as (
 attempts as (
     select
         handoff_touches.handoff_id,
-        count(*) filter (where resolved_outcomes.terminal_at is null
-                            or handoff_touches.touched_at <= resolved_outcomes.terminal_at) as sales_touch_attempts,
-        count(*)                                                                 as sales_touches_in_handoff,
-        count(distinct handoff_touches.owner_id)                                 as sales_touch_owner_count
+        count(*) filter (
+            where resolved_outcomes.terminal_at is null or handoff_touches.touched_at <= resolved_outcomes.terminal_at
+        ) as sales_touch_attempts,
+        count(*) as sales_touches_in_handoff,
+        count(distinct handoff_touches.owner_id) as sales_touch_owner_count
     from handoff_touches
-    join resolved_outcomes using (handoff_id)
+    inner join resolved_outcomes on handoff_touches.handoff_id = resolved_outcomes.handoff_id
     group by handoff_touches.handoff_id
 ),
 
 marketing_touches as (
     select
         handoffs.handoff_id,
-        count(touchpoints.touchpoint_id)                                         as marketing_touches_before_handoff,
+        count(touchpoints.touchpoint_id) as marketing_touches_before_handoff,
         (array_agg(touchpoints.campaign_id order by touchpoints.touched_at desc, touchpoints.touchpoint_id)
-            filter (where touchpoints.campaign_id is not null))[1]               as last_touch_campaign_id,
+            filter (where touchpoints.campaign_id is not null))[1] as last_touch_campaign_id,
         (array_agg(touchpoints.channel order by touchpoints.touched_at desc, touchpoints.touchpoint_id))[1]
-                                                                                 as last_touch_channel
+            as last_touch_channel
     from handoffs
-    left join {{ ref('fct_touchpoints') }} as touchpoints
-      on touchpoints.person_id = handoffs.person_id
-     and touchpoints.touched_at < handoffs.handed_off_at
+    left join touchpoints
+        on
+            handoffs.person_id = touchpoints.person_id
+            and touchpoints.touched_at < handoffs.handed_off_at
     group by handoffs.handoff_id
 ),
 
 context as (
     select
         handoff_id,
-        bool_and(not is_missing) filter (where field_group = 'behavioural')     as has_behavioural_context,
-        bool_and(not is_missing) filter (where field_group = 'firmographic')    as has_firmographic_context,
-        count(*) filter (where is_missing)                                       as missing_context_field_count,
+        bool_and(not is_missing) filter (where field_group = 'behavioural') as has_behavioural_context,
+        bool_and(not is_missing) filter (where field_group = 'firmographic') as has_firmographic_context,
+        count(*) filter (where is_missing) as missing_context_field_count,
         string_agg(field_name, ', ' order by field_name) filter (where is_missing) as missing_context_fields,
-        max(field_value) filter (where field_name = 'country')                   as record_country,
-        max(field_value) filter (where field_name = 'industry')                  as record_industry,
-        max(field_value) filter (where field_name = 'lead_source')               as record_lead_source
-    from {{ ref('int_handoff_context_fields') }}
+        max(field_value) filter (where field_name = 'country') as record_country,
+        max(field_value) filter (where field_name = 'industry') as record_industry,
+        max(field_value) filter (where field_name = 'lead_source') as record_lead_source
+    from context_checks
     group by handoff_id
-),
-
-people as (
-    select person_id, account_id, original_channel from {{ ref('dim_people') }}
 ),
 
 routed as (
     -- no account owner: the routing seed may name the expected owner for the person's segment
     select distinct on (handoffs.handoff_id)
         handoffs.handoff_id,
-        {{ owner_key('rules.owner_source_system', 'rules.owner_source_id') }}   as routed_owner_id
+        {{ owner_key('rules.owner_source_system', 'rules.owner_source_id') }} as routed_owner_id
     from handoffs
-    left join context using (handoff_id)
-    left join people using (person_id)
-    join {{ ref('handoff_routing_rules') }} as rules
-      on lower(rules.segment_value) = lower(case rules.segment_field
-             when 'country' then context.record_country
-             when 'industry' then context.record_industry
-             when 'lead_source' then context.record_lead_source
-             when 'original_channel' then people.original_channel
-         end)
+    left join context on handoffs.handoff_id = context.handoff_id
+    left join people on handoffs.person_id = people.person_id
+    inner join routing_rules as rules
+        on lower(rules.segment_value) = lower(case rules.segment_field
+            when 'country' then context.record_country
+            when 'industry' then context.record_industry
+            when 'lead_source' then context.record_lead_source
+            when 'original_channel' then people.original_channel
+        end)
     where handoffs.account_owner_id is null
     order by handoffs.handoff_id, rules.priority
 ),

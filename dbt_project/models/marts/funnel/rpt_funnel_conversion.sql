@@ -7,8 +7,8 @@
     account's size band by employee_count (vars segment_mid_market_employees, default 100,
     and segment_enterprise_employees, default 1000).
 -#}
-{%- set mid_market = var('segment_mid_market_employees', 100) | int -%}
-{%- set enterprise = var('segment_enterprise_employees', 1000) | int -%}
+{%- set mid_market = var('segment_mid_market_employees') | int -%}
+{%- set enterprise = var('segment_enterprise_employees') | int -%}
 {%- set stages = ['prospect', 'mql', 'sal', 'sql', 'opportunity', 'customer'] -%}
 
 with spells as (

@@ -10,16 +10,12 @@ with handoffs as (
     select * from {{ ref('fct_handoffs') }}
 ),
 
-campaign_names as (
-    select program_id as campaign_id, name from {{ ref('stg_marketo__programs') }}
-    union all
-    select campaign_id, name from {{ ref('stg_salesforce__campaigns') }}
-    union all
-    select form_id, name from {{ ref('stg_hubspot__forms') }}
+named_campaigns as (
+    select campaign_id, name from {{ ref('int_campaigns_unioned') }}
 ),
 
-named_campaigns as (
-    select distinct on (campaign_id) campaign_id, name from campaign_names order by campaign_id, name
+people as (
+    select person_id, original_source from {{ ref('dim_people') }}
 ),
 
 rows as (
@@ -30,7 +26,7 @@ rows as (
         date_trunc('month', handoffs.handed_off_at at time zone 'UTC')::date          as month,
         handoffs.*
     from handoffs
-    left join {{ ref('dim_people') }} as people using (person_id)
+    left join people using (person_id)
     left join named_campaigns on named_campaigns.campaign_id = handoffs.last_touch_campaign_id
 ),
 

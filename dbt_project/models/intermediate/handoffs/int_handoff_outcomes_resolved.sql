@@ -1,0 +1,145 @@
+{#- Batch joins: hash joins, not nested loops guessed from CTE estimates; no JIT compile of the large plan. -#}
+{{ config(pre_hook=["set local jit = off", "set local enable_nestloop = off"]) }}
+{#-
+    One row per handoff: how it ended (CONTRACT.md §4). The first stage after the handoff and
+    before the next one: sql/opportunity/customer -> converted; disqualified -> no_response when
+    the reason is one of the no_response_reasons var, else disqualified; recycled -> recycled;
+    otherwise accepted once sal was reached (outcome_at = acceptance), else open.
+    The reason is the CRM record's reason field as recorded when the handoff closed: a
+    Salesforce lead's field history in the window when it has one (a later handoff may
+    overwrite the field), else the record's current value (int_handoff_crm_records_joined).
+-#}
+{%- set no_response_reasons = var('no_response_reasons') -%}
+{%- set disqualified_reason_field = var('salesforce_disqualified_reason_field') -%}
+{%- set recycled_reason_field = var('salesforce_recycled_reason_field') -%}
+
+with handoffs as (
+    select handoff_id, person_id, handed_off_at, next_handoff_at, crm_source_object, crm_source_id
+    from {{ ref('int_handoffs_identified') }}
+),
+
+crm_records as (
+    select handoff_id, disqualified_reason, recycled_reason
+    from {{ ref('int_handoff_crm_records_joined') }}
+),
+
+stage_spells as (
+    select person_id, stage, entered_at
+    from {{ ref('fct_lifecycle_stage_history') }}
+),
+
+lead_reason_history as (
+    select lead_id, field, new_value, created_at, lead_history_id
+    from {{ ref('stg_salesforce__lead_history') }}
+    where field in ('{{ disqualified_reason_field }}', '{{ recycled_reason_field }}') and not is_deleted
+),
+
+terminal_spells as (
+    -- the first stage after the handoff (and before the next one) that ends it
+    select distinct on (handoffs.handoff_id)
+        handoffs.handoff_id,
+        spells.stage,
+        spells.entered_at
+    from handoffs
+    inner join stage_spells as spells
+        on
+            handoffs.person_id = spells.person_id
+            and spells.entered_at > handoffs.handed_off_at
+            and (handoffs.next_handoff_at is null or spells.entered_at < handoffs.next_handoff_at)
+    where spells.stage in ('sql', 'opportunity', 'customer', 'disqualified', 'recycled')
+    order by handoffs.handoff_id, spells.entered_at
+),
+
+accepted_spells as (
+    select
+        handoffs.handoff_id,
+        min(spells.entered_at) as accepted_at
+    from handoffs
+    inner join stage_spells as spells
+        on
+            handoffs.person_id = spells.person_id
+            and spells.entered_at > handoffs.handed_off_at
+            and (handoffs.next_handoff_at is null or spells.entered_at < handoffs.next_handoff_at)
+    where spells.stage = 'sal'
+    group by handoffs.handoff_id
+),
+
+outcomes as (
+    select
+        handoffs.handoff_id,
+        terminal_spells.stage as terminal_stage,
+        terminal_spells.entered_at as terminal_at,
+        accepted_spells.accepted_at,
+        case
+            when terminal_spells.stage = 'disqualified' then '{{ disqualified_reason_field }}'
+            when terminal_spells.stage = 'recycled' then '{{ recycled_reason_field }}'
+        end as salesforce_reason_field
+    from handoffs
+    left join terminal_spells on handoffs.handoff_id = terminal_spells.handoff_id
+    left join accepted_spells on handoffs.handoff_id = accepted_spells.handoff_id
+),
+
+reason_changes_in_window as (
+    -- the reason field's last recorded value inside the handoff's window (Salesforce leads)
+    select distinct on (outcomes.handoff_id)
+        outcomes.handoff_id,
+        nullif(trim(history.new_value), '') as recorded_reason
+    from outcomes
+    inner join handoffs on outcomes.handoff_id = handoffs.handoff_id
+    inner join lead_reason_history as history
+        on
+            handoffs.crm_source_id = history.lead_id
+            and outcomes.salesforce_reason_field = history.field
+            and history.created_at >= handoffs.handed_off_at
+            and history.created_at <= coalesce(handoffs.next_handoff_at, {{ as_of() }})
+    where handoffs.crm_source_object = 'Lead'
+    order by outcomes.handoff_id, history.created_at desc, history.lead_history_id desc
+),
+
+leads_with_reason_history as (
+    select distinct lead_id, field from lead_reason_history
+),
+
+reasons as (
+    select
+        outcomes.handoff_id,
+        case
+            when outcomes.terminal_stage is null or outcomes.terminal_stage not in ('disqualified', 'recycled')
+                then null
+            when tracked.lead_id is not null then reason_changes_in_window.recorded_reason
+            when outcomes.terminal_stage = 'disqualified' then crm_records.disqualified_reason
+            else crm_records.recycled_reason
+        end as outcome_reason
+    from outcomes
+    inner join handoffs on outcomes.handoff_id = handoffs.handoff_id
+    left join crm_records on outcomes.handoff_id = crm_records.handoff_id
+    left join reason_changes_in_window on outcomes.handoff_id = reason_changes_in_window.handoff_id
+    left join leads_with_reason_history as tracked
+        on
+            handoffs.crm_source_object = 'Lead'
+            and handoffs.crm_source_id = tracked.lead_id
+            and outcomes.salesforce_reason_field = tracked.field
+)
+
+select
+    outcomes.handoff_id,
+    case
+        when outcomes.terminal_stage in ('sql', 'opportunity', 'customer') then 'converted'
+        when outcomes.terminal_stage = 'disqualified' and reasons.outcome_reason in (
+            {%- for reason in no_response_reasons %}'{{ reason }}'{{ ", " if not loop.last }}{% endfor -%}
+        ) then 'no_response'
+        when outcomes.terminal_stage = 'disqualified' then 'disqualified'
+        when outcomes.terminal_stage = 'recycled' then 'recycled'
+        when outcomes.accepted_at is not null then 'accepted'
+        else 'open'
+    end as outcome,
+    reasons.outcome_reason,
+    coalesce(outcomes.terminal_at, outcomes.accepted_at) as outcome_at,
+    outcomes.terminal_stage,
+    outcomes.terminal_at,
+    outcomes.accepted_at,
+    coalesce(reasons.outcome_reason in (
+        {%- for reason in no_response_reasons %}'{{ reason }}'{{ ", " if not loop.last }}{% endfor -%}
+    ), false) as is_no_response_reason
+from outcomes
+inner join reasons on outcomes.handoff_id = reasons.handoff_id

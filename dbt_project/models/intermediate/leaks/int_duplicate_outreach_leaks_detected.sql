@@ -1,0 +1,71 @@
+{#- Batch joins: hash joins, not nested loops guessed from CTE estimates; no JIT compile of the large plan. -#}
+{{ config(pre_hook=["set local jit = off", "set local enable_nestloop = off"]) }}
+{#-
+    One row per person and handoff (of the later touch; null before the first handoff) with a
+    sales touch made when a different sales user (another email) had touched the same person
+    in the duplicate_outreach_days before it (CONTRACT.md §5). Detected at the first such
+    touch; the later toucher owns it; severity medium.
+-#}
+{%- set duplicate_days = var('duplicate_outreach_days') | int -%}
+
+with sales_touches as (
+    select sales_activity_id, handoff_id, person_id, touched_at, owner_id
+    from {{ ref('int_sales_touches_assigned_to_handoffs') }}
+),
+
+owners as (
+    select owner_id, name, email from {{ ref('int_owners_with_roles') }}
+),
+
+people as (
+    select person_id, person_label from {{ ref('int_people_labelled') }}
+),
+
+touches as (
+    select
+        sales_touches.person_id,
+        sales_touches.handoff_id,
+        sales_touches.sales_activity_id,
+        sales_touches.touched_at,
+        sales_touches.owner_id as toucher_id,
+        coalesce(lower(owners.email), sales_touches.owner_id) as toucher_identity,
+        owners.name as toucher_label
+    from sales_touches
+    left join owners on sales_touches.owner_id = owners.owner_id
+),
+
+duplicate_touches as (
+    -- per person and handoff, the first touch that followed another sales user's within the window
+    select distinct on (later.person_id, later.handoff_id)
+        later.person_id,
+        later.handoff_id,
+        later.toucher_id,
+        later.touched_at,
+        later.toucher_label,
+        earlier.toucher_label as earlier_toucher_label,
+        earlier.touched_at as earlier_touched_at
+    from touches as later
+    inner join touches as earlier
+        on
+            later.person_id = earlier.person_id
+            and earlier.touched_at < later.touched_at
+            and earlier.touched_at >= later.touched_at - interval '{{ duplicate_days }} days'
+            and earlier.toucher_identity <> later.toucher_identity
+    order by later.person_id, later.handoff_id, later.touched_at, later.sales_activity_id, earlier.touched_at desc
+)
+
+select
+    'duplicate_outreach' as leak_type,
+    duplicate_touches.person_id,
+    duplicate_touches.handoff_id,
+    duplicate_touches.toucher_id as owner_id,
+    duplicate_touches.touched_at as detected_at,
+    'medium' as severity,
+    coalesce(people.person_label, duplicate_touches.person_id) || ' was touched by '
+    || coalesce(duplicate_touches.toucher_label, 'an unknown rep') || ' on '
+    || {{ readable_instant('duplicate_touches.touched_at') }} || ', '
+    || round(extract(epoch from duplicate_touches.touched_at - duplicate_touches.earlier_touched_at) / 86400.0, 1)
+    || ' days after ' || coalesce(duplicate_touches.earlier_toucher_label, 'another rep')
+    || ' (within {{ duplicate_days }} days).' as detail
+from duplicate_touches
+left join people on duplicate_touches.person_id = people.person_id
