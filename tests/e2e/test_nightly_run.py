@@ -38,7 +38,8 @@ def test_nightly_dag_run_lands_every_source_and_publishes_what_the_sandbox_plant
     result = run_nightly(RUN_DATE, env, echo=progress.append)
 
     assert result["ok"], "\n".join(progress)
-    for task in ("extract_salesforce", "extract_marketo", "extract_hubspot", "build", "check"):
+    for task in ("extract_salesforce", "extract_marketo", "extract_hubspot", "as_of", "prepare", "dbt_build",
+                 "mark_built", "check_and_publish", "digest"):
         assert f"  ▶ {task}" in progress and any(line.startswith(f"  ✓ {task} (") for line in progress), progress
 
     store = WorldStore(sandbox_world, readonly=True)

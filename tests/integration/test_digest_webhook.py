@@ -13,6 +13,7 @@ import pytest
 
 from baton.notify.digest import DigestFailed, post_digest, render_digest
 from baton.paths import DBT_PROJECT_DIR
+from tests.fixtures.warehouse import publish_leak_types
 
 AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
@@ -58,7 +59,7 @@ PEOPLE = [("p1", "Ada", "Lovelace", "ada@acme.test"), ("p2", "Bob", "Stone", "bo
 OWNERS = [("u1", "Sam SDR", "sam@seller.test"), ("u2", "Alex AE", "alex@seller.test")]
 
 
-LEAK_TYPES = list(csv.DictReader((DBT_PROJECT_DIR / "seeds" / "leak_types.csv").open()))
+LEAK_TYPES = list(csv.DictReader((DBT_PROJECT_DIR / "seeds" / "leak_types.csv").open()))  # marts.dim_leak_types
 LABEL = {t["leak_type"]: t["label"] for t in LEAK_TYPES}
 RANK = {t["leak_type"]: int(t["rank"]) for t in LEAK_TYPES}
 
@@ -72,13 +73,7 @@ def make_leak_marts(url: str, leaks: list[tuple]) -> None:
         conn.execute("create table if not exists marts.fct_funnel_leaks (leak_id text, leak_type text,"
                      " person_id text, handoff_id text, owner_id text, detected_at timestamptz, severity text,"
                      " detail text)")
-        # The leak types as dbt publishes them: the seed's rows (descriptions unrendered here).
-        conn.execute("create table if not exists marts.dim_leak_types"
-                     " (leak_type text, label text, rank integer, description text)")
-        if not conn.execute("select exists (select 1 from marts.dim_leak_types)").fetchone()[0]:
-            with conn.cursor() as cursor:
-                cursor.executemany("insert into marts.dim_leak_types values (%s, %s, %s, %s)",
-                                   [(t["leak_type"], t["label"], int(t["rank"]), t["meaning"]) for t in LEAK_TYPES])
+        publish_leak_types(conn)
         if not conn.execute("select exists (select 1 from marts.dim_people)").fetchone()[0]:
             with conn.cursor() as cursor:
                 cursor.executemany("insert into marts.dim_people values (%s, %s, %s, %s)", PEOPLE)

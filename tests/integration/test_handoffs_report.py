@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import psycopg
 
 from baton.notify.report import print_report
+from tests.fixtures.warehouse import publish_leak_types
 
 T0 = datetime(2026, 6, 1, 10, tzinfo=timezone.utc)
 
@@ -36,6 +37,7 @@ def make_marts(url: str) -> None:
             conn.execute("insert into marts.fct_funnel_leaks values (%s, %s, 'p', %s, 'o', %s, %s, %s, %s, %s, %s, %s)",
                          (leak_id, leak_type, handoff, owner, team, account, T0, detected, severity, detail))
         conn.execute("insert into marts.fct_opportunities values ('o1', 'a1', 12000, false), ('o2', 'a1', 5000, true)")
+        publish_leak_types(conn)
 
 
 def report_lines(url: str, **options) -> list[str]:
