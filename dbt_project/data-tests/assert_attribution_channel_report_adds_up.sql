@@ -12,8 +12,14 @@ attribution as (
     group by model
 )
 
-select coalesce(report.model, attribution.model) as model, report.credit, attribution.credit,
-       report.pipeline, attribution.pipeline, report.revenue, attribution.revenue
+select
+    coalesce(report.model, attribution.model) as model,
+    report.credit as reported_credit,
+    attribution.credit as attributed_credit,
+    report.pipeline as reported_pipeline,
+    attribution.pipeline as attributed_pipeline,
+    report.revenue as reported_revenue,
+    attribution.revenue as attributed_revenue
 from report
 full outer join attribution on attribution.model = report.model
 where report.model is null or attribution.model is null

@@ -4,6 +4,7 @@ with flags as (
     select handoff_id, is_black_hole, is_sla_breached and not is_black_hole as is_slow, is_misrouted
     from {{ ref('fct_handoffs') }}
 ),
+
 leaks as (
     select handoff_id,
            bool_or(leak_type = 'black_hole') as has_black_hole,
@@ -13,6 +14,7 @@ leaks as (
     where handoff_id is not null
     group by handoff_id
 )
+
 select flags.*, leaks.has_black_hole, leaks.has_slow, leaks.has_misrouted
 from flags
 left join leaks using (handoff_id)

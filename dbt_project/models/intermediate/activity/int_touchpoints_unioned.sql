@@ -92,9 +92,12 @@ hubspot_email_clicks as (
 
 touches as (
     select * from marketo_activities
-    union all select * from campaign_members
-    union all select * from hubspot_form_submissions
-    union all select * from hubspot_email_clicks
+    union all
+    select * from campaign_members
+    union all
+    select * from hubspot_form_submissions
+    union all
+    select * from hubspot_email_clicks
 )
 
 select

@@ -46,7 +46,7 @@ models as (
     union all
     {%- endfor %}
     -- keeps the union well-formed (and the columns typed) whichever models are enabled
-    select null::text, null::text, {% for position in positions %}null::numeric, {% endfor %}null::numeric
+    select null::text, null::text, {% for position in positions %}null::numeric, {% endfor %}null::numeric  -- noqa: LT05
     where false
 ),
 
@@ -69,9 +69,9 @@ position_weighted as (
         {%- for position in positions %}
         case when holds_{{ position }} then model_{{ position }}_weight else 0 end{{ " +" if not loop.last }}
         {%- endfor %}                                                     as position_weight,
-        not ({% for position in positions %}holds_{{ position }}{{ " or " if not loop.last }}{% endfor %}) as is_rest,
+        not ({% for position in positions %}holds_{{ position }}{{ " or " if not loop.last }}{% endfor %}) as is_rest,  -- noqa: LT06, LT05
         nullif(concat_ws(','
-            {%- for position in positions %}, case when holds_{{ position }} then '{{ position }}' end{% endfor -%}
+            {%- for position in positions %}, case when holds_{{ position }} then '{{ position }}' end{% endfor -%}  -- noqa: LT05
         ), '')                                                            as positions
     from held
 ),

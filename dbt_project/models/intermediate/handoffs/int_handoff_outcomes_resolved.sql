@@ -93,7 +93,7 @@ reason_changes_in_window as (
             and history.created_at >= handoffs.handed_off_at
             and history.created_at <= coalesce(handoffs.next_handoff_at, {{ as_of() }})
     where handoffs.crm_source_object = 'Lead'
-    order by outcomes.handoff_id, history.created_at desc, history.lead_history_id desc
+    order by outcomes.handoff_id asc, history.created_at desc, history.lead_history_id desc
 ),
 
 leads_with_reason_history as (

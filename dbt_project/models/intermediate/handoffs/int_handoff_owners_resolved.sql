@@ -73,7 +73,7 @@ lead_owner_before as (
       on changes.lead_id = handoff_records.crm_source_id
      and changes.created_at <= handoff_records.crm_reached_at
     where handoff_records.crm_source_object = 'Lead'
-    order by handoff_records.person_id, handoff_records.handed_off_at, changes.created_at desc,
+    order by handoff_records.person_id asc, handoff_records.handed_off_at asc, changes.created_at desc,
              changes.lead_history_id desc
 ),
 
@@ -98,7 +98,7 @@ hubspot_owner_before as (
       on history.contact_id = handoff_records.crm_source_id
      and history.changed_at <= handoff_records.crm_reached_at
     where handoff_records.crm_source_object = 'contacts'
-    order by handoff_records.person_id, handoff_records.handed_off_at, history.changed_at desc
+    order by handoff_records.person_id asc, handoff_records.handed_off_at asc, history.changed_at desc
 ),
 
 hubspot_contacts_with_owner_history as (
@@ -175,9 +175,9 @@ expected_owners as (
       and not links.is_deleted
       and (links.created_at is null
            or links.created_at <= coalesce(handoffs.crm_reached_at, handoffs.handed_off_at))
-    order by links.person_id, links.handed_off_at,
+    order by links.person_id asc, links.handed_off_at asc,
              (links.source_system = coalesce(handoffs.crm_source_system, links.source_system)) desc,
-             links.link_rank, links.created_at, links.record_key
+             links.link_rank, links.created_at asc, links.record_key asc
 )
 
 select

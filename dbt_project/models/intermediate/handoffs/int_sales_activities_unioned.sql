@@ -66,8 +66,10 @@ hubspot_touches as (
 
 activities as (
     select * from salesforce_tasks
-    union all select * from salesforce_events
-    union all select * from hubspot_touches
+    union all
+    select * from salesforce_events
+    union all
+    select * from hubspot_touches
 ),
 
 on_people as (

@@ -48,4 +48,4 @@ select distinct on (opportunity_id, person_id)
     is_primary,
     role_created_at
 from roles
-order by opportunity_id, person_id, role_created_at, is_primary desc, source_role_id
+order by opportunity_id asc, person_id asc, role_created_at asc, is_primary desc, source_role_id asc

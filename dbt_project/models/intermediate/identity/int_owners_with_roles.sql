@@ -9,7 +9,7 @@ with owners as (
     left join {{ ref('stg_salesforce__user_roles') }} as user_roles using (user_role_id)
     union all
     select
-        'salesforce', group_id, 'Group', name, null, name, true, group_type
+        'salesforce', group_id, 'Group', name, null, name, true, group_type  -- noqa: AL08
     from {{ ref('stg_salesforce__groups') }}
     where group_type = 'Queue'
     union all

@@ -29,9 +29,9 @@ crm_links as (
         -- Salesforce contact first, then converted lead, Marketo, HubSpot; live records first.
         row_number() over (
             partition by person_id
-            order by is_deleted,
+            order by is_deleted asc,
                      case source_object when 'Contact' then 1 when 'Lead' then 2 when 'lead' then 3 else 4 end,
-                     updated_at desc nulls last, record_key
+                     updated_at desc nulls last, record_key asc
         ) as preference
     from record_accounts
 ),
@@ -43,7 +43,7 @@ email_domains as (
     from records
     left join {{ ref('personal_email_domains') }} as personal on personal.domain = split_part(records.email, '@', 2)
     where records.email like '%@%' and personal.domain is null and split_part(records.email, '@', 2) <> ''
-    order by records.person_id, records.is_deleted, records.updated_at desc nulls last, records.record_key
+    order by records.person_id asc, records.is_deleted asc, records.updated_at desc nulls last, records.record_key asc
 ),
 
 people as (

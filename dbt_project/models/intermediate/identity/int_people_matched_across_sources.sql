@@ -13,7 +13,7 @@ edges as (
 ),
 
 reachable (record_key, reached_key) as (
-    select record_key, record_key from records
+    select record_key, record_key from records  -- noqa: AL08
     union
     select reachable.record_key, edges.to_key
     from reachable

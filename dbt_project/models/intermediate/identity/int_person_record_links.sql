@@ -51,8 +51,13 @@ marketo_merges as (
 )
 
 select * from email_links
-union all select * from lead_conversions
-union all select * from salesforce_merges
-union all select * from marketo_crm_ids
-union all select * from hubspot_merges
-union all select * from marketo_merges
+union all
+select * from lead_conversions
+union all
+select * from salesforce_merges
+union all
+select * from marketo_crm_ids
+union all
+select * from hubspot_merges
+union all
+select * from marketo_merges

@@ -92,7 +92,11 @@ hubspot_contacts as (
 )
 
 select * from salesforce_leads
-union all select * from salesforce_contacts
-union all select * from marketo_leads
-union all select * from marketo_leads_gone
-union all select * from hubspot_contacts
+union all
+select * from salesforce_contacts
+union all
+select * from marketo_leads
+union all
+select * from marketo_leads_gone
+union all
+select * from hubspot_contacts

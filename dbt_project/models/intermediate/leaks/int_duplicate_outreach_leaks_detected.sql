@@ -51,7 +51,7 @@ duplicate_touches as (
             and earlier.touched_at < later.touched_at
             and earlier.touched_at >= later.touched_at - interval '{{ duplicate_days }} days'
             and earlier.toucher_identity <> later.toucher_identity
-    order by later.person_id, later.handoff_id, later.touched_at, later.sales_activity_id, earlier.touched_at desc
+    order by later.person_id asc, later.handoff_id asc, later.touched_at asc, later.sales_activity_id asc, earlier.touched_at desc
 )
 
 select

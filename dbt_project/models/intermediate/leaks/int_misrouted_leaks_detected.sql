@@ -23,7 +23,7 @@ select
         else 'to ' || owner_label
     end
     || case
-        when expected_owner_label is not null and misroute_reason is distinct from 'not_account_owner'
+        when expected_owner_label is not null and coalesce(misroute_reason, '') <> 'not_account_owner'
             then '; the account owner is ' || expected_owner_label
         when expected_owner_label is not null
             then ' instead of '

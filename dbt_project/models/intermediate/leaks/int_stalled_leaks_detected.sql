@@ -71,7 +71,7 @@ latest_handoffs as (
         end as owner_id
     from handoffs
     left join crm_records on handoffs.handoff_id = crm_records.handoff_id
-    order by handoffs.person_id, handoffs.handed_off_at desc
+    order by handoffs.person_id asc, handoffs.handed_off_at desc
 )
 
 select

@@ -131,9 +131,12 @@ marketo_signals as (
 
 signals as (
     select * from salesforce_lead_signals
-    union all select * from salesforce_opportunity_signals
-    union all select * from hubspot_signals
-    union all select * from marketo_signals
+    union all
+    select * from salesforce_opportunity_signals
+    union all
+    select * from hubspot_signals
+    union all
+    select * from marketo_signals
 )
 
 select

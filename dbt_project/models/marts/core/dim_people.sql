@@ -6,9 +6,9 @@ with records as (
         people.*,
         row_number() over (
             partition by people.person_id
-            order by people.is_deleted,
+            order by people.is_deleted asc,
                      case people.source_object when 'Contact' then 1 when 'Lead' then 2 when 'contacts' then 3 else 4 end,
-                     people.updated_at desc nulls last, people.record_key
+                     people.updated_at desc nulls last, people.record_key asc
         ) as trust_rank
     from {{ ref('int_people_matched_across_sources') }} as people
 ),

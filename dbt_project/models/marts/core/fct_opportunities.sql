@@ -11,7 +11,7 @@ contact_roles as (
 primary_people as (
     select distinct on (opportunity_id) opportunity_id, person_id
     from contact_roles
-    order by opportunity_id, is_primary desc, role_created_at, person_id
+    order by opportunity_id asc, is_primary desc, role_created_at asc, person_id asc
 )
 
 select

@@ -2,7 +2,8 @@
     One row per detected funnel leak (CONTRACT.md §5): the union of the nine leak rules, one
     intermediate model each (models/intermediate/leaks/int_<leak type>_leaks_detected), with
     the leak's key, its owner's name and team, the person's account and the handoff's instant.
-    What each type means, with the thresholds in force, is dim_leak_types.
+    What each type means, with the thresholds in force, is dim_leak_types (built with it, so
+    the leak_type relationship test always has its target).
 -#}
 {%- set leak_rules = [
     'int_black_hole_leaks_detected',
@@ -14,15 +15,19 @@
     'int_duplicate_outreach_leaks_detected',
     'int_existing_customer_prospected_leaks_detected',
     'int_stalled_leaks_detected',
-] -%}
+] %}
+-- depends_on: {{ ref('dim_leak_types') }}
 
-with
-{% for rule in leak_rules %}
-{{ rule }} as (
+with leaks as (
+    {%- for rule in leak_rules %}
     select leak_type, person_id, handoff_id, owner_id, detected_at, severity, detail
     from {{ ref(rule) }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
 ),
-{% endfor %}
+
 owners as (
     select owner_id, name, team from {{ ref('int_owners_with_roles') }}
 ),
@@ -33,14 +38,6 @@ people as (
 
 handoffs as (
     select handoff_id, handed_off_at from {{ ref('fct_handoffs') }}
-),
-
-leaks as (
-    {% for rule in leak_rules -%}
-    select * from {{ rule }}
-    {% if not loop.last %}union all
-    {% endif -%}
-    {%- endfor %}
 )
 
 select

@@ -73,9 +73,9 @@ marketing_touches as (
     select
         handoffs.handoff_id,
         count(touchpoints.touchpoint_id) as marketing_touches_before_handoff,
-        (array_agg(touchpoints.campaign_id order by touchpoints.touched_at desc, touchpoints.touchpoint_id)
+        (array_agg(touchpoints.campaign_id order by touchpoints.touched_at desc, touchpoints.touchpoint_id asc)
             filter (where touchpoints.campaign_id is not null))[1] as last_touch_campaign_id,
-        (array_agg(touchpoints.channel order by touchpoints.touched_at desc, touchpoints.touchpoint_id))[1]
+        (array_agg(touchpoints.channel order by touchpoints.touched_at desc, touchpoints.touchpoint_id asc))[1]
             as last_touch_channel
     from handoffs
     left join touchpoints
@@ -128,7 +128,7 @@ assembled as (
             when routed.routed_owner_id is not null then 'routing_rule'
         end                                                                      as expected_owner_source,
         owner.role                                                               as owner_role,
-        owner.owner_type                                                         as owner_type,
+        owner.owner_type,
         owner.is_active                                                          as is_owner_active,
         owner.email                                                              as owner_email,
         expected.email                                                           as expected_owner_email,
@@ -183,14 +183,14 @@ select
         when owner_type = 'Group' or owner_role = 'queue' then 'queue'
         when not coalesce(is_owner_active, false) then 'inactive_owner'
         when expected_owner_id is not null and owner_id <> expected_owner_id
-             and lower(coalesce(owner_email, '')) is distinct from lower(coalesce(expected_owner_email, '-'))
+             and lower(coalesce(owner_email, '')) <> lower(coalesce(expected_owner_email, '-'))
             then 'not_account_owner'
     end                                                                          as misroute_reason,
     (owner_id is null
      or owner_type = 'Group' or owner_role = 'queue'
      or not coalesce(is_owner_active, false)
      or (expected_owner_id is not null and owner_id <> expected_owner_id
-         and lower(coalesce(owner_email, '')) is distinct from lower(coalesce(expected_owner_email, '-'))))
+         and lower(coalesce(owner_email, '')) <> lower(coalesce(expected_owner_email, '-'))))
                                                                                  as is_misrouted,
     first_sales_touch_at,
     first_sales_touch_owner_id,

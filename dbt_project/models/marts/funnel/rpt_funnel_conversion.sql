@@ -20,10 +20,10 @@ with spells as (
 reached as (
     select
         person_id,
-        min(entered_at)                                                               as cohort_entered_at
         {%- for stage in stages %}
-        , min(entered_at) filter (where is_main_path_order >= {{ loop.index }})       as reached_{{ stage }}_at
+        min(entered_at) filter (where is_main_path_order >= {{ loop.index }})         as reached_{{ stage }}_at,
         {%- endfor %}
+        min(entered_at)                                                               as cohort_entered_at
     from (
         select spells.*, case when spells.stage_order between 1 and {{ stages | length }} then spells.stage_order end
                          as is_main_path_order
@@ -60,21 +60,21 @@ select
     cohort_month,
     channel,
     segment,
-    count(*)::integer                                                                 as people
+    count(*)::integer as people,
     {%- for stage in stages %}
-    , count(reached_{{ stage }}_at)::integer                                          as reached_{{ stage }}
+    count(reached_{{ stage }}_at)::integer as reached_{{ stage }},
     {%- endfor %}
     {%- for stage in stages[1:] %}
     {%- set previous = stages[loop.index - 1] %}
-    , round(count(reached_{{ stage }}_at)::numeric / nullif(count(reached_{{ previous }}_at), 0), 4)::numeric(10, 4)
-                                                                                      as {{ previous }}_to_{{ stage }}_rate
+    round(count(reached_{{ stage }}_at)::numeric / nullif(count(reached_{{ previous }}_at), 0), 4)::numeric(10, 4)
+        as {{ previous }}_to_{{ stage }}_rate,
     {%- endfor %}
     {%- for stage in stages[1:] %}
     {%- set previous = stages[loop.index - 1] %}
-    , round((percentile_cont(0.5) within group (
-          order by extract(epoch from reached_{{ stage }}_at - reached_{{ previous }}_at) / 86400.0)
-          filter (where reached_{{ previous }}_at is not null and reached_{{ stage }}_at is not null))::numeric, 2)::numeric(12, 2)
-                                                                                      as median_days_{{ previous }}_to_{{ stage }}
+    round((percentile_cont(0.5) within group (
+        order by extract(epoch from reached_{{ stage }}_at - reached_{{ previous }}_at) / 86400.0)
+        filter (where reached_{{ previous }}_at is not null and reached_{{ stage }}_at is not null))::numeric, 2
+    )::numeric(12, 2) as median_days_{{ previous }}_to_{{ stage }}{{ "," if not loop.last }}
     {%- endfor %}
 from cohorts
 group by cohort_month, channel, segment

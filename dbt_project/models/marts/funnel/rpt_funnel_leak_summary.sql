@@ -20,7 +20,7 @@ handoffs as (
         count(*)                                                                       as handoffs
     from {{ ref('fct_handoffs') }} as handoffs
     left join {{ ref('int_owners_with_roles') }} as owners using (owner_id)
-    group by 1, 2
+    group by date_trunc('month', handoffs.handed_off_at at time zone 'UTC')::date, coalesce(owners.team, 'unassigned')
 ),
 
 open_pipeline as (
@@ -42,7 +42,7 @@ pipeline as (
            sum(open_pipeline.open_amount)                                              as pipeline_at_risk
     from leak_accounts
     join open_pipeline using (account_id)
-    group by 1, 2, 3
+    group by leak_accounts.month, leak_accounts.leak_type, leak_accounts.team
 ),
 
 counted as (
@@ -52,7 +52,7 @@ counted as (
         count(distinct person_id)                                                      as people,
         count(*) filter (where severity = 'high')                                      as high_severity_leaks
     from leaks
-    group by 1, 2, 3
+    group by month, leak_type, team
 )
 
 select

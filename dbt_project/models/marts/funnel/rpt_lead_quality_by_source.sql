@@ -32,14 +32,14 @@ rows as (
 
 reasons as (
     select source, campaign_id, month,
-           string_agg(reason || ': ' || reason_count, ', ' order by reason_count desc, reason) as disqualified_reasons
+           string_agg(reason || ': ' || reason_count, ', ' order by reason_count desc, reason asc) as disqualified_reasons
     from (
         select source, campaign_id, month, coalesce(outcome_reason, '(no reason)') as reason, count(*) as reason_count
         from rows
         where outcome in ('disqualified', 'no_response')
-        group by 1, 2, 3, 4
+        group by source, campaign_id, month, coalesce(outcome_reason, '(no reason)')
     ) as counted
-    group by 1, 2, 3
+    group by source, campaign_id, month
 )
 
 select
