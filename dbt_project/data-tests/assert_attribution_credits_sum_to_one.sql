@@ -1,5 +1,5 @@
 -- Every opportunity with touchpoints has, per model, credits between 0 and 1 summing to 1
--- (CONTRACT.md §5). Returns the opportunity × model pairs that break it.
+-- (docs/warehouse.md). Returns the opportunity × model pairs that break it.
 select
     opportunity_id,
     model,

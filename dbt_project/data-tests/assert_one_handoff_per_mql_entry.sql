@@ -1,4 +1,4 @@
--- Every entry into mql is exactly one handoff and every handoff is one (CONTRACT.md §4):
+-- Every entry into mql is exactly one handoff and every handoff is one (docs/warehouse.md):
 -- rows returned are mql spells without a handoff, or handoffs without an mql spell.
 with entries as (
     select person_id, entered_at from {{ ref('fct_lifecycle_stage_history') }} where stage = 'mql'

@@ -1,4 +1,4 @@
-{#- The run's "now" (CONTRACT.md §4 As-of): the `as_of` var, else BATON_AS_OF (how
+{#- The run's "now" (docs/warehouse.md As-of): the `as_of` var, else BATON_AS_OF (how
     baton.transform passes it, so a new instant does not force dbt to re-parse the whole
     project), else the instant the run started. Every model of one run sees the same instant,
     and a rerun with the same as_of gives the same marts. -#}

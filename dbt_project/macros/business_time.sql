@@ -1,5 +1,5 @@
 {#-
-    Business time (CONTRACT.md §4): minutes counted only inside working hours of working days,
+    Business time (docs/warehouse.md): minutes counted only inside working hours of working days,
     by a configurable calendar:
       business_timezone    IANA zone the working day is defined in (default UTC)
       business_day_start   local start of the working day, "HH:MM" (default 09:00)

@@ -1,5 +1,5 @@
 {#- A context value is missing when null, empty or one of the context_missing_markers
-    (trimmed, case-insensitive; CONTRACT.md §6). The one spelling of that rule. -#}
+    (trimmed, case-insensitive; docs/warehouse.md). The one spelling of that rule. -#}
 {% macro context_value_is_missing(expr) -%}
     ({{ expr }} is null or lower(trim({{ expr }})) in (
         {%- for marker in var('context_missing_markers') %}'{{ marker | lower }}'{{ ", " if not loop.last }}{% endfor -%}

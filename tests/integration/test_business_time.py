@@ -1,7 +1,8 @@
 """Business time (dbt_project/macros/business_time.sql) on a real PostgreSQL.
 
 Each calendar (dbt vars, holiday rows) gets a database of its own where dbt builds
-int_business_calendar and compiles the macros once; they then run on hand-made instants: weekends, holidays, instants outside working hours, rounding down, and the
+int_business_calendar and compiles the macros once; they then run on hand-made instants: weekends, holidays,
+instants outside working hours, rounding down, and the
 daylight-saving changes of America/New_York.
 """
 

@@ -1,6 +1,6 @@
 {{ config(materialized='incremental', unique_key='touchpoint_id', incremental_strategy='delete+insert',
           on_schema_change='sync_all_columns') }}
--- One row per marketing touch (CONTRACT.md §4) as the source recorded it, before it is tied
+-- One row per marketing touch (docs/warehouse.md) as the source recorded it, before it is tied
 -- to a person: Marketo form fills, email clicks, web visits and program attendance,
 -- Salesforce campaign responses, HubSpot form submissions and marketing email clicks.
 -- Incremental per source part: a run reads only what the last loads wrote (or rewrote).

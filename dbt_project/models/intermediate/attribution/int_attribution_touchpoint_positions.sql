@@ -1,6 +1,6 @@
 {#-
     One row per opportunity × attribution window × touchpoint, with the positions it holds
-    (CONTRACT.md §5). A touch can hold several positions.
+    (docs/warehouse.md). A touch can hold several positions.
       first_touch           the window's earliest touch
       lead_creation         the earliest form fill at or before the opportunity's creation, else first_touch
       opportunity_creation  the last touch at or before the opportunity's creation

@@ -1,6 +1,6 @@
 {#-
     One row per opportunity × attribution window × touchpoint: the marketing touches of every
-    person with a contact role on the opportunity that fall in the window (CONTRACT.md §5).
+    person with a contact role on the opportunity that fall in the window (docs/warehouse.md).
     Two windows per opportunity, both starting `attribution_lookback_days` before its creation:
       opportunity_creation  ends at its creation (every model but full_path)
       opportunity_close     ends at its close, or at as-of while it is open (full_path)

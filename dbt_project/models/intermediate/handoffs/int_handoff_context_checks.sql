@@ -1,7 +1,7 @@
 {#- Batch joins: hash joins, not nested loops guessed from CTE estimates; no JIT compile of the large plan. -#}
 {{ config(pre_hook=["set local jit = off", "set local enable_nestloop = off"]) }}
 {#-
-    One row per handoff × required context field (CONTRACT.md §6; the fields, their groups and
+    One row per handoff × required context field (docs/warehouse.md; the fields, their groups and
     severities are the context_fields seed): the value the handoff's CRM record carries as it
     stands at as-of (int_handoff_crm_records_joined: "as the rep sees it on the page") and
     whether it is missing (null, empty or a context_missing_markers value, trimmed and

@@ -1,7 +1,7 @@
 {#- Batch joins: hash joins, not nested loops guessed from CTE estimates; no JIT compile of the large plan. -#}
 {{ config(pre_hook=["set local jit = off", "set local enable_nestloop = off"]) }}
 {#-
-    One row per handoff: how it ended (CONTRACT.md §4). The first stage after the handoff and
+    One row per handoff: how it ended (docs/warehouse.md). The first stage after the handoff and
     before the next one: sql/opportunity/customer -> converted; disqualified -> no_response when
     the reason is one of the no_response_reasons var, else disqualified; recycled -> recycled;
     otherwise accepted once sal was reached (outcome_at = acceptance), else open.

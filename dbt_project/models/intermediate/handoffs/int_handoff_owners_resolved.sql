@@ -1,7 +1,7 @@
 {#- Batch joins: hash joins, not nested loops guessed from CTE estimates; no JIT compile of the large plan. -#}
 {{ config(pre_hook=["set local jit = off", "set local enable_nestloop = off"]) }}
 {#-
-    One row per handoff (CONTRACT.md §4): who owned it and who should have.
+    One row per handoff (docs/warehouse.md): who owned it and who should have.
     The owner at handoff is the owner of the handoff's CRM record (int_handoffs_identified) at
     the instant the handoff reached it: Salesforce leads replay LeadHistory Owner changes;
     HubSpot contacts replay propertiesWithHistory of hubspot_owner_id when the extractor asked

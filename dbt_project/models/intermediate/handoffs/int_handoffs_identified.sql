@@ -1,7 +1,7 @@
 {#- Batch joins: hash joins, not nested loops guessed from CTE estimates; no JIT compile of the large plan. -#}
 {{ config(pre_hook=["set local jit = off", "set local enable_nestloop = off"]) }}
 {#-
-    One row per handoff (CONTRACT.md §4): a person entering mql, i.e. every mql spell of
+    One row per handoff (docs/warehouse.md): a person entering mql, i.e. every mql spell of
     fct_lifecycle_stage_history (a re-entry after recycled is a new handoff). handed_off_at is
     the spell's start, the earliest sign in any system. The handoff's window runs to the next
     handoff (or as-of).

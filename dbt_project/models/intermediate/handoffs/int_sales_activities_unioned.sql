@@ -4,7 +4,7 @@
     One row per logged sales activity × person it names, up to as-of: Salesforce Tasks
     (completed calls and emails), Salesforce Events (meetings, at their start once it has
     passed), HubSpot calls, emails and meetings. `is_sales_touch` marks the sales touches of
-    CONTRACT.md §4: made by a user whose role is sdr or ae. The others (a manager's call, an
+    docs/warehouse.md: made by a user whose role is sdr or ae. The others (a manager's call, an
     activity of an unknown user) still count as "a touch of any kind" for the stalled rule.
     An engagement naming several contacts touches each of their people once. A HubSpot email
     the buyer sent (INCOMING_EMAIL) and a canceled or queued call or meeting are no touch.

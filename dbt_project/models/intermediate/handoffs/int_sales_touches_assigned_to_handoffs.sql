@@ -3,7 +3,7 @@
 {#-
     One row per sales touch (int_sales_activities_unioned where is_sales_touch) with the handoff
     it belongs to: the person's latest handoff at or before it, i.e. the one whose window
-    [handed_off_at, next_handoff_at) holds it (CONTRACT.md §4). handoff_id is null for a touch
+    [handed_off_at, next_handoff_at) holds it (docs/warehouse.md). handoff_id is null for a touch
     before the person's first handoff.
 -#}
 

@@ -1,5 +1,5 @@
 {#-
-    One row per handoff that is a black hole (CONTRACT.md §5; fct_handoffs.is_black_hole): no
+    One row per handoff that is a black hole (docs/warehouse.md; fct_handoffs.is_black_hole): no
     sales touch at all and more than black_hole_business_days business days to as-of.
     Detected when the limit was reached; owner at handoff; severity high.
 -#}

@@ -1,5 +1,5 @@
 {#-
-    One row per handoff whose CRM record lacks a required context field at as-of (CONTRACT.md
+    One row per handoff whose CRM record lacks a required context field at as-of (docs/warehouse.md
     §5-6): the handoffs with is_missing rows in int_handoff_context_checks, the same rows the
     quality gate copies into quality.lead_context_flags. Detected at as-of; owner at handoff;
     medium when the behavioural summary or the email is missing, else low.

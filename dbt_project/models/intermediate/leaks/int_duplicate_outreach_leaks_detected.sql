@@ -3,7 +3,7 @@
 {#-
     One row per person and handoff (of the later touch; null before the first handoff) with a
     sales touch made when a different sales user (another email) had touched the same person
-    in the duplicate_outreach_days before it (CONTRACT.md §5). Detected at the first such
+    in the duplicate_outreach_days before it (docs/warehouse.md). Detected at the first such
     touch; the later toucher owns it; severity medium.
 -#}
 {%- set duplicate_days = var('duplicate_outreach_days') | int -%}

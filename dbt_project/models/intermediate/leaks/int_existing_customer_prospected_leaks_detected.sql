@@ -2,7 +2,7 @@
 {{ config(pre_hook=["set local jit = off", "set local enable_nestloop = off"]) }}
 {#-
     One row per person and handoff (of the touch; null before the first handoff) with a sales
-    touch by an SDR on a person whose account had won an opportunity before it (CONTRACT.md §5).
+    touch by an SDR on a person whose account had won an opportunity before it (docs/warehouse.md).
     The account as known at the touch: a corporate email domain and a HubSpot company from the
     start, a Salesforce contact's account from the contact's creation (a personal-email lead
     joins its company only when converted). Detected at the first such touch; the SDR owns it;

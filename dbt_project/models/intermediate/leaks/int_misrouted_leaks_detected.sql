@@ -1,5 +1,5 @@
 {#-
-    One row per misrouted handoff (CONTRACT.md §5; fct_handoffs.is_misrouted): no owner, a
+    One row per misrouted handoff (docs/warehouse.md; fct_handoffs.is_misrouted): no owner, a
     queue, an inactive user, or not the expected owner. Detected when it reached the CRM;
     owner at handoff; high without an owner or with an inactive one, else medium.
 -#}

@@ -1,6 +1,6 @@
 {#-
     One row per handoff closed as disqualified or recycled with a no-response reason after
-    fewer than premature_give_up_attempts sales touch attempts (CONTRACT.md §5).
+    fewer than premature_give_up_attempts sales touch attempts (docs/warehouse.md).
     Detected at the outcome; owner at handoff; severity high.
 -#}
 {%- set give_up_attempts = var('premature_give_up_attempts') | int -%}

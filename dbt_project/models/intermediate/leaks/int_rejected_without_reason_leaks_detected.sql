@@ -1,5 +1,5 @@
 {#-
-    One row per handoff disqualified or recycled with no reason recorded (CONTRACT.md §5).
+    One row per handoff disqualified or recycled with no reason recorded (docs/warehouse.md).
     Detected at the outcome; owner at handoff; severity low.
 -#}
 

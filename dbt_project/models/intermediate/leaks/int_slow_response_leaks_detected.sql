@@ -1,6 +1,6 @@
 {#-
     One row per handoff whose first sales touch came (or had not come at as-of) after more than
-    sla_business_minutes business minutes, unless it is a black hole (CONTRACT.md §5).
+    sla_business_minutes business minutes, unless it is a black hole (docs/warehouse.md).
     Detected when the SLA ran out; owner at handoff; high past the black-hole limit, else medium.
 -#}
 {%- set black_hole_minutes = var('black_hole_business_days') | int * business_day_minutes() | int -%}

@@ -2,7 +2,7 @@
 {{ config(pre_hook=["set local jit = off", "set local enable_nestloop = off"]) }}
 {#-
     One row per person whose current stage is sal or sql and who, in the stalled_days before
-    as-of, had no touch of any kind (sales or marketing) and no stage change (CONTRACT.md §5).
+    as-of, had no touch of any kind (sales or marketing) and no stage change (docs/warehouse.md).
     Detected stalled_days after the last sign of life; owned by the current owner of the
     person's latest handoff's CRM record; high in sql, else medium.
 -#}

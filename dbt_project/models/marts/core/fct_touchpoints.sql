@@ -1,4 +1,4 @@
--- One row per marketing touch on a known person (CONTRACT.md §4), up to as-of. A touch names a
+-- One row per marketing touch on a known person (docs/warehouse.md), up to as-of. A touch names a
 -- source record (Marketo lead, Salesforce lead or contact, HubSpot contact) or only an email
 -- (HubSpot email events), which is matched to the person carrying that email; deleted touches
 -- and touches on no known person are left out.

@@ -1,5 +1,5 @@
 {#-
-    One row per detected funnel leak (CONTRACT.md §5): the union of the nine leak rules, one
+    One row per detected funnel leak (docs/warehouse.md): the union of the nine leak rules, one
     intermediate model each (models/intermediate/leaks/int_<leak type>_leaks_detected), with
     the leak's key, its owner's name and team, the person's account and the handoff's instant.
     What each type means, with the thresholds in force, is dim_leak_types (built with it, so

@@ -1,7 +1,7 @@
 {#- Batch joins: hash joins, not nested loops guessed from CTE estimates; no JIT compile of the large plan. -#}
 {{ config(pre_hook=["set local jit = off", "set local enable_nestloop = off"]) }}
 {#-
-    One row per handoff (a person entering mql; CONTRACT.md §4-5): who had it, what sales did
+    One row per handoff (a person entering mql; docs/warehouse.md): who had it, what sales did
     and how fast, how it ended. The rules live in the intermediate models it reads: the handoff
     and its CRM record (int_handoffs_identified, int_handoff_crm_records_joined), its owners
     (int_handoff_owners_resolved), its outcome (int_handoff_outcomes_resolved), its sales
