@@ -15,11 +15,15 @@ EXPECTED_DAGS = {
 def test_nightly_and_transform_end_in_the_same_build_check_publish_chain(dagbag):
     from baton.sources.registry import source_names
 
-    chain = ["prepare", "dbt_build", "mark_built", "check_and_publish", "digest"]
+    # The dbt step is one dbt_build task, or (transform, once a manifest exists) one task per node.
+    chain = ["mark_built", "check_and_publish", "digest"]
     for dag_id in ("baton_nightly", "baton_transform"):
         dag = dagbag.dags[dag_id]
         for upstream, downstream in zip(chain, chain[1:]):
             assert upstream in dag.get_task(downstream).upstream_task_ids, (dag_id, upstream, downstream)
+        before_mark_built = dag.get_task("mark_built").get_flat_relative_ids(upstream=True)
+        assert {"as_of", "prepare"} <= before_mark_built, dag_id
+        assert "dbt_build" in before_mark_built or any(task.startswith("dbt.") for task in before_mark_built)
         assert "as_of" in dag.get_task("prepare").upstream_task_ids
     nightly = dagbag.dags["baton_nightly"]
     assert {f"extract_{name}" for name in source_names()} == nightly.get_task("as_of").upstream_task_ids

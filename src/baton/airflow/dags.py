@@ -113,12 +113,15 @@ def build_check_publish(as_of, *, per_model: bool):
     it needs that manifest, so a first run builds in a single task.
     """
     manifest = render_manifest_path()
+    parse_for_next_render = per_model  # only a per-model chain reads the manifest a parse writes
     per_model = per_model and manifest.is_file()
 
     @task
     def prepare() -> dict:
         from baton.airflow import tasks
 
+        if not parse_for_next_render:
+            return tasks.prepare()
         return tasks.prepare(parse_manifest_to=str(manifest), parse_target=DBT_PARSE_TARGET,
                              schema_suffix=SHADOW_SUFFIX)
 
