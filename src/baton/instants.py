@@ -42,7 +42,7 @@ def parse_instant(value) -> datetime:
     try:
         return utc(instant)
     except OverflowError as error:
-        raise UnparsableInstant(f"unparsable timestamp: {value!r}") from error
+        raise UnparsableInstant(f"unparsable timestamp: {value!r} is out of range once converted to UTC") from error
 
 
 def iso_z(instant: datetime, *, millis: bool = False, micros: bool = False) -> str:

@@ -10,6 +10,11 @@ tokens, faults and the admin endpoints:
     GET  /_sandbox/clock                                     where it stands
     GET  /_sandbox/stats                                     requests, faults, records served
 
+For tests, `server.tamper(path_prefix, change)` rewrites the answers to matching requests: a
+fixed Reply (an empty body, `[]`...) or a function of the real one, e.g.
+`splice_raw_records("records", [b'{"Id": "x", "v": NaN}'])` to put crafted, malformed records
+on a real page. Nothing is tampered with unless a test asks.
+
 Usage:
     with SandboxServer("world.sqlite", faults=FaultPlan(rate=0.05)) as server:
         requests.get(server.url + "/services/data/")
@@ -82,6 +87,75 @@ class Reply:
 
 
 DROP = Reply(0, b"")  # close the socket without answering
+
+
+def splice_raw_records(key: str, raw_records: list[bytes], *, at: int = 0) -> Callable[[Reply], Reply]:
+    """A tamper change: the raw bytes of `raw_records` (malformed on purpose, or not) inserted as
+    elements of the page's `key` array ("records", "result", "results"), before its element `at`
+    (0: first; -1: last). Answers without that array pass unchanged."""
+    marker = b'"' + key.encode() + b'":['
+
+    def change(reply: Reply) -> Reply:
+        start = reply.body.find(marker)
+        if start < 0 or not raw_records:
+            return reply
+        open_at = start + len(marker)
+        body = reply.body
+        inserted = b",".join(raw_records)
+        if body[open_at:open_at + 1] == b"]":
+            new = body[:open_at] + inserted + body[open_at:]
+        elif at == -1:
+            close_at = _array_close(body, open_at - 1)
+            new = body[:close_at] + b"," + inserted + body[close_at:]
+        else:
+            split = open_at
+            for _ in range(at):
+                split = _element_end(body, split) + 1
+            new = body[:split] + inserted + b"," + body[split:]
+        return Reply(reply.status, new, reply.headers, reply.content_type)
+
+    return change
+
+
+def _element_end(body: bytes, pos: int) -> int:
+    """Index of the ',' or ']' ending the array element that starts at pos (well-formed JSON)."""
+    depth, in_string, escaped = 0, False, False
+    for index in range(pos, len(body)):
+        char = body[index]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == 0x5C:
+                escaped = True
+            elif char == 0x22:
+                in_string = False
+        elif char == 0x22:
+            in_string = True
+        elif char in b"[{":
+            depth += 1
+        elif char in b"]}":
+            if depth == 0:
+                return index
+            depth -= 1
+        elif char == 0x2C and depth == 0:
+            return index
+    return len(body)
+
+
+def _array_close(body: bytes, open_bracket: int) -> int:
+    pos = open_bracket + 1
+    while body[pos:pos + 1] != b"]":
+        pos = _element_end(body, pos)
+        if body[pos:pos + 1] == b",":
+            pos += 1
+    return pos
+
+
+@dataclass
+class _Tamper:
+    path_prefix: str
+    change: Reply | Callable[[Reply], Reply]
+    times: int | None  # None: every matching request
 
 
 def json_reply(status: int, payload: Any, headers: dict[str, str] | None = None) -> Reply:
@@ -276,6 +350,8 @@ class SandboxServer:
             "marketo": MarketoApi(self),
             "hubspot": HubSpotApi(self),
         }
+        self._tampers: list[_Tamper] = []
+        self._tampers_lock = threading.Lock()
         self._host, self._port = host, port
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -324,6 +400,29 @@ class SandboxServer:
             raise RuntimeError("the sandbox server is not running")
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
+
+    # crafted answers, for tests
+    def tamper(self, path_prefix: str, change: Reply | Callable[[Reply], Reply], *, times: int | None = None) -> None:
+        """Answer requests whose path starts with `path_prefix` with `change` (a Reply, or a function
+        of the real reply) — the next `times` of them, or all while set."""
+        with self._tampers_lock:
+            self._tampers.append(_Tamper(path_prefix, change, times))
+
+    def clear_tampering(self) -> None:
+        with self._tampers_lock:
+            self._tampers.clear()
+
+    def _tampered(self, request: Request, reply: Reply) -> Reply:
+        with self._tampers_lock:
+            chosen = next((t for t in self._tampers if request.path.startswith(t.path_prefix)), None)
+            if chosen is None:
+                return reply
+            if chosen.times is not None:
+                chosen.times -= 1
+                if chosen.times <= 0:
+                    self._tampers.remove(chosen)
+        self.count("tampered")
+        return chosen.change if isinstance(chosen.change, Reply) else chosen.change(reply)
 
     # bookkeeping
     def count(self, key: str, amount: int = 1) -> None:
@@ -374,10 +473,11 @@ class SandboxServer:
                 else:
                     return api.fault_reply(fault, self.faults)
         try:
-            return api.handle(request)
+            reply = api.handle(request)
         except Exception:  # a sandbox bug must answer like a vendor outage, not hang the client
             log.exception("sandbox %s failed on %s %s", system, request.method, request.path)
             return api.fault_reply("server_error", self.faults or FaultPlan())
+        return self._tampered(request, reply) if self._tampers else reply
 
     def _admin(self, request: Request) -> Reply:
         if request.path == "/_sandbox/clock":

@@ -40,7 +40,7 @@ create table if not exists baton_meta.load_log (
     loaded      bigint not null default 0,
     rejected    bigint not null default 0,
     changed     bigint not null default 0,
-    status      text not null,
+    status      text not null,  -- started | success | failed
     error       text,
     primary key (load_id, source, stream)
 );
@@ -56,6 +56,19 @@ create table if not exists baton_meta.rejected_records (
 create index if not exists rejected_records_by_stream on baton_meta.rejected_records (source, stream, rejected_at);
 """
 
+# Columns added after the first release: existing warehouses gain them in place. Run only when
+# missing: ALTER TABLE takes an exclusive lock, which would wait for every load in flight.
+META_MIGRATION = """
+alter table baton_meta.load_log add column if not exists duplicates bigint not null default 0;
+alter table baton_meta.load_log add column if not exists unchanged  bigint not null default 0;
+alter table baton_meta.load_log add column if not exists stale      bigint not null default 0;
+alter table baton_meta.load_log add column if not exists beyond_end bigint not null default 0;
+alter table baton_meta.load_log add column if not exists window_end timestamptz;
+alter table baton_meta.load_log add column if not exists warnings   text;
+alter table baton_meta.rejected_records alter column rejected_at set default clock_timestamp();
+alter table baton_meta.sync_state alter column updated_at set default clock_timestamp();
+"""
+
 
 def raw_schema(source: str) -> str:
     return f"raw_{source}"
@@ -65,6 +78,10 @@ def ensure_meta(conn) -> None:
     # Two loaders starting at once must not race on `create ... if not exists`.
     conn.execute("select pg_advisory_xact_lock(hashtext('baton_meta ddl'))")
     conn.execute(META_DDL)
+    current = conn.execute("select 1 from information_schema.columns where table_schema = 'baton_meta'"
+                           " and table_name = 'load_log' and column_name = 'warnings'").fetchone()
+    if current is None:
+        conn.execute(META_MIGRATION)
 
 
 def ensure_raw_table(conn, source: str, stream: str) -> None:

@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 import orjson
 import requests
 
+from baton.sources.bodies import BodyError, parse_json
+
 log = logging.getLogger(__name__)
 
 # Query parameters and headers whose values are credentials (Marketo's identity call sends
@@ -69,6 +71,10 @@ class QuotaExhausted(ApiError):
     """The vendor's daily quota is spent: stop the stream cleanly, resume from its watermark later."""
 
 
+class CredentialError(ApiError):
+    """The vendor refuses the credentials themselves (not an expired token): no retry can help."""
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     max_attempts: int = 8
@@ -86,7 +92,7 @@ class RetryPolicy:
 
 @dataclass
 class Verdict:
-    kind: str  # ok | retry | reauth | quota | fatal
+    kind: str  # ok | retry | reauth | credentials | quota | fatal
     body: object = None
     wait: float | None = None
     message: str = ""
@@ -103,9 +109,33 @@ def retry_after(response: requests.Response) -> float | None:
 
 
 def parse_body(response: requests.Response):
+    """The JSON body (None when empty); records that cannot be read come back as Unreadable
+    (baton.sources.bodies); raises BodyError when the body cannot be read at all."""
     if not response.content:
         return None
-    return orjson.loads(response.content)
+    return parse_json(response.content)
+
+
+_CREDENTIAL_ERRORS = ("invalid_client", "invalid_grant", "unauthorized_client", "unauthorized")
+
+
+def refused_credentials(response: requests.Response) -> bool:
+    """An OAuth token endpoint's answer saying the client id/secret themselves are wrong."""
+    if response.status_code not in (400, 401, 403):
+        return False
+    try:
+        body = orjson.loads(response.content or b"{}")
+    except orjson.JSONDecodeError:
+        return response.status_code == 401
+    return isinstance(body, dict) and str(body.get("error", "")).lower() in _CREDENTIAL_ERRORS
+
+
+def _shape_of(body) -> str:
+    if body is None:
+        return "an empty body"
+    if isinstance(body, list):
+        return "an empty JSON array" if not body else f"a JSON array of {len(body)}"
+    return f"a JSON {type(body).__name__}"
 
 
 @dataclass
@@ -146,8 +176,13 @@ class ApiClient:
         return self.base_url + ("" if path_or_url.startswith("/") else "/") + path_or_url
 
     def request(self, method: str, path_or_url: str, *, params=None, json=None, data=None,
-                authenticated: bool = True):
-        """One API call, retried until it succeeds or cannot; returns the parsed JSON body."""
+                authenticated: bool = True, expect: type | None = dict):
+        """One API call, retried until it succeeds or cannot; returns the parsed JSON body.
+
+        A body that is not `expect` (every vendor answers a JSON object) is retried like an
+        unreadable one. Credentials the vendor refuses raise CredentialError at once: at the token
+        endpoint, or when a freshly issued token is refused again after re-authenticating.
+        """
         shown = urlsplit(path_or_url).path  # what logs and errors name: never the query string
         reauths = 0
         last_problem = ""
@@ -164,19 +199,30 @@ class ApiClient:
                 last_problem = f"{type(error).__name__}"
                 self._wait(attempt, None, f"{method} {shown}: {last_problem}")
                 continue
+            if not authenticated and refused_credentials(response):
+                raise CredentialError(f"{self.vendor}: credentials refused by {method} {shown}"
+                                      f" (HTTP {response.status_code}: {response.text[:200]}); check the connection's"
+                                      " client id and secret", status=response.status_code)
             try:
                 verdict = self.classify(response)
-            except (orjson.JSONDecodeError, ValueError):
-                verdict = Verdict("retry", message=f"unreadable body (HTTP {response.status_code})")
+            except (BodyError, orjson.JSONDecodeError, ValueError) as unreadable:
+                verdict = Verdict("retry", message=f"unreadable body (HTTP {response.status_code}): {unreadable}")
             if verdict.kind == "ok":
-                return verdict.body
+                if expect is None or isinstance(verdict.body, expect):
+                    return verdict.body
+                verdict = Verdict("retry", message=f"expected a JSON {expect.__name__ if expect is not dict else 'object'}"
+                                                   f", got {_shape_of(verdict.body)} (HTTP {response.status_code})")
             last_problem = verdict.message or f"HTTP {response.status_code}"
+            if verdict.kind == "credentials" or (verdict.kind == "reauth" and not authenticated):
+                raise CredentialError(f"{self.vendor}: credentials refused by {method} {shown}: {last_problem};"
+                                      " check the connection's credentials", status=response.status_code)
             if verdict.kind == "reauth":
                 reauths += 1
                 self.stats.reauths += 1
                 if reauths > self.policy.max_reauth:
-                    raise ApiError(f"{self.vendor}: {method} {shown}: authentication keeps failing: {last_problem}",
-                                   status=response.status_code)
+                    raise CredentialError(f"{self.vendor}: {method} {shown}: a freshly issued token is refused"
+                                          f" ({reauths - 1} re-authentications): {last_problem}",
+                                          status=response.status_code)
                 log.info("%s: token no longer valid (%s); authenticating again", self.vendor, redact(last_problem))
                 self._authenticated = False
                 continue

@@ -26,6 +26,10 @@ class Window:
     notes: dict = field(default_factory=dict)  # what a stream tells the runner (e.g. lead ids it saw)
 
 
+class PrerequisiteFailed(RuntimeError):
+    """A stream that reads what another stream landed refuses to run after that stream failed."""
+
+
 @dataclass(frozen=True)
 class Stream:
     """A stream declaration. `records(client, window)` yields the API's records as dicts."""
@@ -43,6 +47,10 @@ class Stream:
 
     def records(self, client, window: Window) -> Iterator[dict]:
         raise NotImplementedError
+
+    def before_run(self, source: str, window: Window, failed: dict[str, str]) -> None:
+        """Raise PrerequisiteFailed when a stream this one depends on failed (`failed`: this run's
+        failures so far, stream → error)."""
 
     def after_load(self, conn, result, window: Window) -> None:
         """Runs inside the load's transaction (e.g. flag rows of another stream as deleted)."""

@@ -231,20 +231,21 @@ class CrmStream(Stream):
             yield from self._enrich(client, batch, properties)
         # Archived records never appear in search: the list API brings them, flagged.
         for record in client.list_objects(self.object_type, archived=True, properties=properties):
-            if _in_window(record.get("archivedAt") or record.get("updatedAt"), window):
+            if not isinstance(record, dict) or _in_window(record.get("archivedAt") or record.get("updatedAt"), window):
                 yield record
 
     def _enrich(self, client: HubSpotClient, batch: list[dict], properties: list[str]) -> list[dict]:
-        ids = [str(record.get("id")) for record in batch if record.get("id") is not None]
+        batch_records = [record for record in batch if isinstance(record, dict) and record.__class__ is dict]
+        ids = [str(record.get("id")) for record in batch_records if record.get("id") is not None]
         history = HISTORY_PROPERTIES.get(self.object_type)
         if history:
             found = client.history(self.object_type, ids, properties, history)
-            for record in batch:
+            for record in batch_records:
                 record["propertiesWithHistory"] = found.get(str(record.get("id")), {})
         linked = {to_type: client.associations(self.object_type, to_type, ids)
                   for to_type in ASSOCIATIONS.get(self.object_type, ())}
         if linked:
-            for record in batch:
+            for record in batch_records:
                 record["associations"] = {to_type: by_id.get(str(record.get("id")), [])
                                           for to_type, by_id in linked.items()}
         return batch

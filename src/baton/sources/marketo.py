@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import requests
 
 from baton.load.loader import RecordShape, parse_instant
-from baton.sources.api import ApiClient, ApiError, Verdict, parse_body
-from baton.sources.base import Source, Stream, Window, iso_z
+from baton.sources.api import ApiClient, ApiError, Verdict, _shape_of, parse_body
+from baton.sources.base import PrerequisiteFailed, Source, Stream, Window, iso_z
 
 TYPES_PER_CALL = 10
 LEADS_PER_CALL = 300
@@ -74,7 +74,7 @@ class MarketoClient(ApiClient):
             return Verdict("fatal", message=f"HTTP {status}: {response.text[:300]}")
         body = parse_body(response)
         if not isinstance(body, dict):
-            return Verdict("retry", message="unreadable body")
+            return Verdict("retry", message=f"expected a JSON object, got {_shape_of(body)} (HTTP {status})")
         if "access_token" in body or body.get("success", True):
             return Verdict("ok", body)
         errors = body.get("errors") or [{}]
@@ -102,7 +102,7 @@ class MarketoClient(ApiClient):
             body = self.get("/rest/v1/activities.json", params={
                 "nextPageToken": token, "activityTypeIds": ",".join(map(str, type_ids))})
             for activity in body.get("result") or []:
-                if _after(activity.get("activityDate"), end):
+                if isinstance(activity, dict) and _after(activity.get("activityDate"), end):
                     return
                 yield activity
             token = body.get("nextPageToken") or token
@@ -114,7 +114,7 @@ class MarketoClient(ApiClient):
         while True:
             body = self.get("/rest/v1/activities/deletedleads.json", params={"nextPageToken": token})
             for activity in body.get("result") or []:
-                if _after(activity.get("activityDate"), end):
+                if isinstance(activity, dict) and _after(activity.get("activityDate"), end):
                     return
                 yield activity
             token = body.get("nextPageToken") or token
@@ -196,6 +196,23 @@ class DeletedLeadStream(Stream):
 
 @dataclass(frozen=True)
 class LeadStream(Stream):
+    def before_run(self, source: str, window: Window, failed: dict[str, str]) -> None:
+        # Without the activities' lead ids the stream would probe from id 1 and call it a success.
+        if "activity" in failed:
+            raise PrerequisiteFailed(f"marketo.lead not run: marketo.activity failed in this run ({failed['activity']});"
+                                     " the lead stream reads the lead ids the activities landed")
+        import psycopg
+
+        with psycopg.connect(window.warehouse_url) as conn:
+            latest = conn.execute("""
+                select load_id, status, started_at, error from baton_meta.load_log
+                where source = 'marketo' and stream = 'activity' order by started_at desc limit 1""").fetchone()
+        if latest is not None and latest[1] != "success":
+            raise PrerequisiteFailed(
+                f"marketo.lead not run: the latest marketo.activity load ({latest[0]}, {latest[2].isoformat()}) is"
+                f" {latest[1]}{': ' + latest[3] if latest[3] else ''}; the lead stream reads the lead ids the"
+                " activities landed, so it runs after a successful activity load")
+
     def records(self, client: MarketoClient, window: Window) -> Iterator[dict]:
         fields = client.lead_fields()
         named, highest_known = _lead_ids_to_read(window)

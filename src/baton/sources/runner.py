@@ -4,8 +4,10 @@
 
 For each stream: read its watermark, extract [watermark (or the backfill start), end] through
 the vendor client, land it with the loader (one transaction per stream: rows, load log,
-watermark). A stream that fails is rolled back and named in the error raised at the end; the
-other streams still land.
+watermark). A stream that fails, whatever the error, is rolled back and named with its error in
+the SourceRunError raised at the end; the other streams still run and land. Credentials the
+vendor refuses fail the source at once: its remaining streams are not tried (each would fail the
+same way) and are named as not run.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import os
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
+import psycopg
+
 from baton.connections import ConnectionFields, get_connection
 from baton.instants import parse_instant
 from baton.load.loader import LoadResult, StreamLoader, new_load_id, read_sync_state
-from baton.sources.api import ApiError, RetryPolicy, redact
+from baton.sources.api import CredentialError, RetryPolicy, redact
 from baton.sources.base import Stream, Window, utc
 from baton.sources.registry import get_source
 
@@ -32,7 +36,7 @@ class SourceRunError(RuntimeError):
     def __init__(self, source: str, failures: dict[str, str], results: list[LoadResult]):
         self.failures = failures
         self.results = results
-        named = "; ".join(f"{stream}: {reason}" for stream, reason in failures.items())
+        named = "; ".join(f"{source}.{stream}: {reason}" for stream, reason in failures.items())
         super().__init__(redact(f"{source}: {len(failures)} stream(s) failed: {named}"))
 
 
@@ -64,14 +68,22 @@ def run_source(source: str, connection: ConnectionFields, warehouse_url: str, st
     client = get_source(source).client_from_connection(connection, policy=policy)
     results: list[LoadResult] = []
     failures: dict[str, str] = {}
+    refused: CredentialError | None = None
     try:
         for name in wanted:
             stream = declared[name]
+            if refused is not None:
+                failures[name] = f"not run: the credentials were refused ({refused})"
+                continue
             try:
                 results.append(run_stream(source, stream, client, warehouse_url, backfill_from, end,
-                                          progress=progress, load_id=load_id))
-            except (ApiError, OSError, ValueError, RuntimeError) as error:
+                                          progress=progress, load_id=load_id, failed=failures))
+            except CredentialError as error:
+                refused = error
                 failures[name] = redact(str(error))
+                log.error("%s.%s failed: %s", source, name, failures[name])
+            except Exception as error:  # one stream's failure, whatever it is, never stops the others
+                failures[name] = redact(f"{type(error).__name__}: {error}" if not str(error) else str(error))
                 log.error("%s.%s failed, rolled back: %s", source, name, failures[name])
     finally:
         client.close()
@@ -81,22 +93,48 @@ def run_source(source: str, connection: ConnectionFields, warehouse_url: str, st
 
 
 def run_stream(source: str, stream: Stream, client, warehouse_url: str, backfill_from: datetime, end: datetime,
-               *, progress: bool = False, load_id: str | None = None) -> LoadResult:
-    watermark, _cursor = read_sync_state(warehouse_url, source, stream.name)
+               *, progress: bool = False, load_id: str | None = None, failed: dict[str, str] | None = None
+               ) -> LoadResult:
     first_since = FULL_HISTORY if stream.full_backfill else backfill_from
-    window = Window(since=watermark or first_since, end=end, first_run=watermark is None,
-                    warehouse_url=warehouse_url)
     bar = _progress_bar(f"{source}.{stream.name}", progress)
-    with StreamLoader(warehouse_url, source, stream.name, stream.shape, load_id=load_id) as loader:
+    with StreamLoader(warehouse_url, source, stream.name, stream.shape, load_id=load_id, window_end=end) as loader:
+        # Read under the stream's lock: no other load moves the watermark between here and commit.
+        watermark, _cursor = read_sync_state(loader._conn, source, stream.name)
+        repair_from = None
+        # After the run's end and after the present: no run could have set it but a future-dated
+        # record (a watermark after the end alone is a rerun of an older interval: read nothing).
+        if watermark is not None and watermark > end and watermark > datetime.now(timezone.utc):
+            repaired = _repaired_watermark(loader._conn, source, stream.name, end)
+            repair_from = min(repaired or first_since, end)
+            loader.warn(f"stored watermark {watermark.isoformat()} is in the future, after this run's end"
+                        f" {end.isoformat()} (a future-dated record moved it): repaired, reading from"
+                        f" {repair_from.isoformat()}")
+            watermark = repair_from if repaired is not None else None
+        window = Window(since=watermark or first_since, end=end, first_run=watermark is None,
+                        warehouse_url=warehouse_url)
+        stream.before_run(source, window, failed or {})
         if window.since <= window.end:
             loader.write_many(_counted(stream.records(client, window), bar))
         bar.close()
-        result = loader.commit(watermark=window.notes.get("watermark"),
+        result = loader.commit(watermark=window.notes.get("watermark"), repair_from=repair_from,
                                also=lambda conn, res: stream.after_load(conn, res, window))
-    log.info("%s.%s: extracted %d, loaded %d, rejected %d, changed %d, watermark %s", source, stream.name,
-             result.extracted, result.loaded, result.rejected, result.changed,
+    log.info("%s.%s: extracted %d, loaded %d, rejected %d, duplicates %d, unchanged %d, watermark %s", source,
+             stream.name, result.extracted, result.loaded, result.rejected, result.duplicates, result.unchanged,
              result.watermark.isoformat() if result.watermark else "-")
     return result
+
+
+def _repaired_watermark(conn: psycopg.Connection, source: str, stream: str, end: datetime) -> datetime | None:
+    """The latest replication timestamp landed that was neither after the run's end nor after the
+    moment it was landed: where the stream really stood before a future-dated record moved it."""
+    from psycopg import sql
+
+    from baton.load.schema import raw_schema
+
+    row = conn.execute(sql.SQL("select max(source_updated_at) from {} where source_updated_at <= least(%s, _loaded_at)")
+                       .format(sql.Identifier(raw_schema(source), stream)), (end,)).fetchone()
+    conn.commit()
+    return row[0]
 
 
 def _counted(records, bar, every: int = 500):
@@ -137,7 +175,9 @@ def summary(result: LoadResult) -> dict:
     """A load's counts as plain JSON (what a DAG task returns to XCom)."""
     return {"source": result.source, "stream": result.stream, "load_id": result.load_id,
             "extracted": result.extracted, "loaded": result.loaded, "rejected": result.rejected,
-            "changed": result.changed, "status": result.status,
+            "duplicates": result.duplicates, "unchanged": result.unchanged, "stale": result.stale,
+            "beyond_end": result.beyond_end, "changed": result.changed, "status": result.status,
+            "warnings": list(result.warnings),
             "watermark": result.watermark.isoformat() if result.watermark else None}
 
 
