@@ -439,6 +439,7 @@ class SandboxServer:
             "records_served": counts.get("records", 0),
             "records_by_system": {s: counts.get(f"records:{s}", 0) for s in self.apis},
             "faults": {k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith("fault:")},
+            "tampered": counts.get("tampered", 0),
         }
 
     def accepts(self, system: str, client_id: str | None, client_secret: str | None) -> bool:

@@ -203,6 +203,7 @@ class StreamLoader:
         self._window_end = window_end
         self._lock_wait = _lock_wait_default() if lock_wait is None else lock_wait
         self._locked = False
+        self.sync_state: tuple[datetime | None, str | None] = (None, None)
         self._started_at = datetime.now(timezone.utc)
         self._open = False
         # COPY runs in a writer thread so PostgreSQL parses one chunk while Python encodes the
@@ -249,6 +250,10 @@ class StreamLoader:
                 finished_at = null, status = 'started', error = null, window_end = excluded.window_end
             returning started_at""", (self.result.load_id, self.source, self.stream, self._window_end)).fetchone()
         self._started_at = row[0]
+        # Read under the lock: no other load moves the watermark between here and commit.
+        state = conn.execute("select watermark, cursor from baton_meta.sync_state where source = %s and stream = %s",
+                             (self.source, self.stream)).fetchone()
+        self.sync_state = (state[0], state[1]) if state else (None, None)
         conn.commit()
         # The staging table lives and dies with this transaction: a killed run leaves nothing.
         conn.execute(sql.SQL("""

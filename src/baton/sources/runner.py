@@ -21,7 +21,7 @@ import psycopg
 
 from baton.connections import ConnectionFields, get_connection
 from baton.instants import parse_instant
-from baton.load.loader import LoadResult, StreamLoader, new_load_id, read_sync_state
+from baton.load.loader import LoadResult, StreamLoader, new_load_id
 from baton.sources.api import CredentialError, RetryPolicy, redact
 from baton.sources.base import Stream, Window, utc
 from baton.sources.registry import get_source
@@ -98,8 +98,7 @@ def run_stream(source: str, stream: Stream, client, warehouse_url: str, backfill
     first_since = FULL_HISTORY if stream.full_backfill else backfill_from
     bar = _progress_bar(f"{source}.{stream.name}", progress)
     with StreamLoader(warehouse_url, source, stream.name, stream.shape, load_id=load_id, window_end=end) as loader:
-        # Read under the stream's lock: no other load moves the watermark between here and commit.
-        watermark, _cursor = read_sync_state(loader._conn, source, stream.name)
+        watermark, _cursor = loader.sync_state
         repair_from = None
         # After the run's end and after the present: no run could have set it but a future-dated
         # record (a watermark after the end alone is a rerun of an older interval: read nothing).
@@ -133,7 +132,6 @@ def _repaired_watermark(conn: psycopg.Connection, source: str, stream: str, end:
 
     row = conn.execute(sql.SQL("select max(source_updated_at) from {} where source_updated_at <= least(%s, _loaded_at)")
                        .format(sql.Identifier(raw_schema(source), stream)), (end,)).fetchone()
-    conn.commit()
     return row[0]
 
 
