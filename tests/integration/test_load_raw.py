@@ -208,7 +208,14 @@ def test_sigkill_mid_load_leaves_raw_tables_as_they_were_and_the_next_run_comple
             break
         time.sleep(0.1)
     assert (rows(fresh_warehouse), read_sync_state(fresh_warehouse, "salesforce", "lead")) == before
+    with psycopg.connect(fresh_warehouse) as conn:  # the killed load left its `started` row
+        assert conn.execute("select count(*) from baton_meta.load_log where status = 'started'").fetchone()[0] == 1
     rerun = load_records(fresh_warehouse, "salesforce", "lead",
                          [{"Id": f"k{i}", "SystemModstamp": "2026-09-01T00:00:00Z"} for i in range(30_001)], SHAPE)
     assert rerun.loaded == 30_001
+    assert any("interrupted load" in warning for warning in rerun.warnings)
+    with psycopg.connect(fresh_warehouse) as conn:  # ... which the next load closed as failed, with a reason
+        closed = conn.execute("select status, error, finished_at from baton_meta.load_log"
+                              " where load_id <> %s and status <> 'success'", (rerun.load_id,)).fetchall()
+    assert len(closed) == 1 and closed[0][0] == "failed" and closed[0][1].startswith("interrupted") and closed[0][2]
     assert len(rows(fresh_warehouse)) == 3 + 30_001

@@ -61,8 +61,16 @@ def _extract(args) -> int:
         except runner.SourceRunError as error:
             log.error("%s", error)
             results = error.results
+            failures = error.failures
             failed += 1
+        else:
+            failures = {}
         for result in results:
             print(f"{source}.{result.stream}: extracted {result.extracted} loaded {result.loaded}"
-                  f" rejected {result.rejected} changed {result.changed}")
+                  f" rejected {result.rejected} duplicates {result.duplicates} unchanged {result.unchanged}"
+                  + (f" beyond-end {result.beyond_end}" if result.beyond_end else ""))
+            for warning in result.warnings:
+                print(f"{source}.{result.stream}: warning: {warning}")
+        for stream, reason in failures.items():
+            print(f"{source}.{stream}: FAILED: {reason}")
     return 1 if failed else 0
