@@ -72,13 +72,14 @@ def test_a_failed_correctness_check_leaves_last_nights_marts_visible_and_the_run
     with pytest.raises(QualityGateFailed) as failure:
         check_and_publish(fresh_warehouse, as_of=NIGHT_2)
 
-    assert "baton_meta.load_log: extracted_equals_loaded_plus_rejected" in str(failure.value)
+    assert "baton_meta.load_log: extracted_equals_loaded_rejected_duplicates_unchanged" in str(failure.value)
     assert rows(fresh_warehouse, "marts.dim_people") == NIGHT_1_PEOPLE
     with psycopg.connect(fresh_warehouse) as conn:
         verdict = conn.execute("select passed, reason, published_at from quality.gate_runs"
                                " order by started_at desc limit 1").fetchone()
         live = read_generation(conn, "marts")
-    assert verdict[0] is False and "extracted_equals_loaded_plus_rejected" in verdict[1] and verdict[2] is None
+    assert verdict[0] is False and verdict[2] is None
+    assert "extracted_equals_loaded_rejected_duplicates_unchanged" in verdict[1]
     assert live.as_of == "2026-10-30T00:00:00Z"
 
 

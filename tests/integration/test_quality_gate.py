@@ -115,10 +115,10 @@ def test_a_load_that_does_not_account_for_every_record_stops_the_gate_by_name(fr
     with pytest.raises(QualityGateFailed) as failure:
         run_gate(fresh_warehouse, as_of=AS_OF, schema_suffix="_shadow")
 
-    assert set(failure.value.failed) == {"baton_meta.load_log: extracted_equals_loaded_plus_rejected"}
+    assert set(failure.value.failed) == {"baton_meta.load_log: extracted_equals_loaded_rejected_duplicates_unchanged"}
     assert "marts not published" in str(failure.value)
     recorded = results(fresh_warehouse, last_run_id(fresh_warehouse))
-    assert recorded["baton_meta.load_log: extracted_equals_loaded_plus_rejected"][:2] == ("error", False)
+    assert recorded["baton_meta.load_log: extracted_equals_loaded_rejected_duplicates_unchanged"][:2] == ("error", False)
 
 
 def test_no_mart_invariant_is_checked_both_by_dbt_and_by_great_expectations():
