@@ -16,7 +16,6 @@ profile to edit), and MetricFlow's SQL runs through psycopg. Results print as CS
 from __future__ import annotations
 
 import csv
-import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -274,17 +273,11 @@ def validate_metrics(warehouse_url: str, *, warehouse: bool = True) -> list[str]
 
 
 def list_metrics(warehouse_url: str) -> list[dict]:
-    """Each metric with its description and the dimensions it can be grouped by."""
-    path = semantic_manifest_path(warehouse_url)
-    manifest = json.loads(path.read_text())
+    """Each metric with its description and the dimensions it can be grouped by (besides metric_time)."""
     engine = metricflow_engine(warehouse_url)
     try:
-        out = []
-        for metric in sorted(manifest["metrics"], key=lambda m: m["name"]):
-            found = engine.list_metrics(metric_names=[metric["name"]])
-            dimensions = sorted({d.qualified_name for m in found for d in m.dimensions}) if found else []
-            out.append({"name": metric["name"], "description": " ".join((metric.get("description") or "").split()),
-                        "dimensions": dimensions})
-        return out
+        return [{"name": metric.name, "description": " ".join((metric.description or "").split()),
+                 "dimensions": sorted({dimension.dunder_name for dimension in metric.dimensions})}
+                for metric in sorted(engine.list_metrics(), key=lambda m: m.name)]
     finally:
         engine._sql_client.close()

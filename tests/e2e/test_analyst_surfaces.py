@@ -100,6 +100,22 @@ def test_the_semantic_layer_validates_against_the_warehouse(built):
     print(f"\nmetrics validate: {time.monotonic() - started:.1f}s")
 
 
+CONTRACT_METRICS = ("handoffs", "sla_breach_rate", "median_response_business_minutes", "black_hole_rate", "funnel_leaks",
+                    "leak_rate_per_handoff", "mql_to_sql_conversion_rate", "attributed_pipeline", "attributed_revenue")
+
+
+def test_every_contract_metric_exists_with_a_description_and_its_dimensions(built):
+    from baton.metrics import list_metrics
+
+    url, _, _ = built
+    metrics = {metric["name"]: metric for metric in list_metrics(url)}
+    assert set(CONTRACT_METRICS) <= set(metrics)
+    assert [name for name in CONTRACT_METRICS if len(metrics[name]["description"]) < 40] == []
+    assert {"leak__leak_type", "owner__name", "owner__team"} <= set(metrics["funnel_leaks"]["dimensions"])
+    for name in ("attributed_pipeline", "attributed_revenue"):
+        assert {"attribution__model", "attribution__channel"} <= set(metrics[name]["dimensions"])
+
+
 def test_baton_metrics_query_prints_handoffs_and_sla_breach_rate_equal_to_sql_on_fct_handoffs(built, monkeypatch, capsys):
     from baton.cli import main
 
