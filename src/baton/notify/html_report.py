@@ -233,7 +233,7 @@ class Charts:
                           "b": 50}, font={"family": "system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif"},
                           template="plotly_white", legend={"orientation": "h", "y": -0.2})
         body = fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{self.count}",
-                           config={"displaylogo": False, "responsive": True})
+                           config={"displayModeBar": False, "responsive": True})
         # The title is drawn in the chart; the caption carries the reading guide.
         return (f'<figure class="chart" data-chart="{self.count}" data-title="{_e(title)}">'
                 f'<figcaption><span class="guide">{_e(guide)}</span></figcaption>{body}</figure>')
@@ -413,13 +413,13 @@ def _leak_sections(conn, charts: Charts, start, end, previous_start, handoffs: i
         select team, coalesce(leaks, 0), coalesce(handoffs, 0)
         from leaks full join handoffs using (team) order by 2 desc, 1""", params)
     owner_rows = _rows(conn, """
-        with leaks as (
-            select owner_id, count(*) as leaks from marts.fct_funnel_leaks
+        with leaks as (  -- '' stands for no owner, so leaks and handoffs without one meet in the join
+            select coalesce(owner_id, '') as owner_id, count(*) as leaks from marts.fct_funnel_leaks
             where coalesce(handed_off_at, detected_at) > %(start)s and coalesce(handed_off_at, detected_at) <= %(end)s
             group by 1
         ),
         handoffs as (
-            select owner_id, count(*) as handoffs from marts.fct_handoffs
+            select coalesce(owner_id, '') as owner_id, count(*) as handoffs from marts.fct_handoffs
             where handed_off_at > %(start)s and handed_off_at <= %(end)s group by 1
         )
         select coalesce(o.name, '(no owner)'), coalesce(o.team, 'unassigned'), coalesce(leaks, 0), coalesce(handoffs, 0)
@@ -533,21 +533,22 @@ def _funnel_section(conn, charts: Charts, as_of) -> str:
     rows = _rows(conn, """
         select cohort_month, channel, sum(people), sum(reached_mql), sum(reached_sal), sum(reached_sql),
                sum(reached_opportunity), sum(reached_customer)
-        from marts.rpt_funnel_conversion where cohort_month <= %(end)s
+        from marts.rpt_funnel_conversion
+        where cohort_month <= %(end)s and cohort_month > (%(end)s::timestamptz - interval '12 months')
         group by 1, 2 order by 1, 2""", {"end": as_of})
     if not rows:
         return (f'<section id="funnel"><h2>Funnel by cohort month and channel</h2>'
-                f'{_empty("No people in the funnel yet.")}</section>')
+                f'{_empty(f"No cohort entered the funnel in the 12 months to {fmt_day(as_of)}.")}</section>')
     months = sorted({r[0] for r in rows})
     channels = sorted({r[1] for r in rows})
     fig = go.Figure()
     for index, channel in enumerate(channels):
-        points = [(r[0], r[5] / r[3]) for r in rows if r[1] == channel and r[3]]
+        points = [(r[0], r[5] / r[3], f"{r[5]:,} of {r[3]:,} mql people") for r in rows if r[1] == channel and r[3]]
         if points:
-            fig.add_bar(x=[p[0] for p in points], y=[p[1] for p in points], name=channel,
+            fig.add_bar(x=[p[0] for p in points], y=[p[1] for p in points], name=channel, hovertext=[p[2] for p in points],
                         marker_color=PALETTE[index % len(PALETTE)])
     fig.update_layout(barmode="group", yaxis={"title": "mql → sql", "tickformat": ".0%"}, xaxis_title="cohort month")
-    by_channel = charts.figure(fig, "MQL → SQL conversion by cohort month and channel",
+    by_channel = charts.figure(fig, "MQL → SQL conversion by cohort month and channel, last 12 months",
                                "Each bar is the share of a month's mql people (by original channel) who reached sql; "
                                "the latest cohorts are young and still converting.")
     stages = ["people", "mql", "sal", "sql", "opportunity", "customer"]
@@ -567,7 +568,7 @@ def _funnel_section(conn, charts: Charts, as_of) -> str:
                    [[_e(c), *[fmt_int(v) for v in t], fmt_pct(t[3] / t[1], 1) if t[1] else "–"]
                     for c, t in sorted(totals.items(), key=lambda kv: -kv[1][0])])
     return (f'<section id="funnel"><h2>Funnel by cohort month and channel</h2><p class="lead">Cohort = the month a '
-            f'person entered the funnel; reaching a stage = reaching it or a later one (metric '
+            f'person entered the funnel (the 12 cohorts to as-of); reaching a stage = reaching it or a later one (metric '
             f'mql_to_sql_conversion_rate).</p><div class="grid2"><div>{by_channel}</div><div>{stage_chart}</div></div>'
             f'{table}</section>')
 
@@ -593,7 +594,7 @@ def _attribution_section(conn, charts: Charts) -> str:
             values = {r[1]: float(r[column] or 0) for r in rows if r[0] == model}
             fig.add_bar(x=channels, y=[values.get(c, 0) for c in channels], name=model,
                         marker_color=PALETTE[index % len(PALETTE)])
-        fig.update_layout(barmode="group", yaxis={"title": f"attributed {label}", "tickprefix": "$", "tickformat": ",.3s"})
+        fig.update_layout(barmode="group", yaxis={"title": f"attributed {label}", "tickprefix": "$", "tickformat": "~s"})
         parts.append(charts.figure(fig, f"Attributed {label} by channel under each model",
                                    "Bars of one channel side by side compare the models; a channel whose bars differ "
                                    "a lot depends on where in the journey it sits. Never add models together."))
@@ -650,13 +651,13 @@ def _records_section(conn, charts: Charts, links: dict[str, str]) -> str:
     parts = []
     if flags:
         fields = sorted({f for f, _ in flags}, key=lambda f: -sum(1 for x, _ in flags if x == f))
-        owners = sorted({o for _, o in flags}, key=lambda o: -sum(1 for _, x in flags if x == o))[:12]
+        owners = sorted({o for _, o in flags}, key=lambda o: -sum(1 for _, x in flags if x == o))[:len(PALETTE)]
         fig = go.Figure()
         for index, owner in enumerate(owners):
             fig.add_bar(x=fields, y=[sum(1 for f, o in flags if f == field and o == owner) for field in fields],
                         name=owner, marker_color=PALETTE[index % len(PALETTE)])
         fig.update_layout(barmode="stack", yaxis_title="handoffs missing the field")
-        parts.append(charts.figure(fig, "Missing context by field and owner (the 12 owners with most flags)",
+        parts.append(charts.figure(fig, f"Missing context by field and owner (the {len(owners)} owners with most flags)",
                                    "Each bar is a field reps need on the CRM record; the colours show whose records "
                                    "to fix first."))
         parts.append(f'<p class="note">Source: {_e(origin)}; {len(flags):,} flags in all.</p>')
