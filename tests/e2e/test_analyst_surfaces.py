@@ -384,3 +384,21 @@ def test_an_empty_period_says_so_instead_of_drawing_empty_charts(built, tmp_path
     text = written.path.read_text()
     assert "No handoffs between" in text and 'data-kpi="handoffs"' not in text
     assert "No leaks in the 26 weeks" in text and "No leaks and no handoffs in this period." in text
+
+
+def test_records_to_fix_link_to_their_crm_record_when_the_instance_is_configured(built, tmp_path, monkeypatch):
+    import re
+
+    from baton.notify.html_report import write_html_report
+
+    url, world_end, _ = built
+    monkeypatch.setenv("BATON_SALESFORCE_INSTANCE_URL", "https://acme.my.salesforce.com")
+    monkeypatch.setenv("BATON_HUBSPOT_PORTAL_ID", "4242")
+    text = write_html_report(url, tmp_path / "linked.html", as_of=world_end).path.read_text()
+    records = text[text.index('<section id="records">'):]
+    salesforce = set(re.findall(r'href="https://acme\.my\.salesforce\.com/lightning/r/(Lead|Contact)/(\w+)/view"', records))
+    hubspot = set(re.findall(r'href="https://app\.hubspot\.com/contacts/4242/record/0-1/(\d+)"', records))
+    assert salesforce and hubspot
+    known = {(obj, rid) for obj, rid in _rows(url, "select crm_source_object, crm_source_id from marts.fct_handoffs"
+                                                   " where crm_source_system = 'salesforce'")}
+    assert salesforce <= known
