@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import sys
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -178,14 +179,18 @@ def _plain(value):
     return value
 
 
+@contextmanager
 def metricflow_engine(warehouse_url: str):
-    """A MetricFlowEngine over the project's semantic manifest and the warehouse (close its sql_client)."""
+    """A MetricFlowEngine over the project's semantic manifest and the warehouse, its connection closed after."""
     from metricflow.engine.metricflow_engine import MetricFlowEngine
     from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
 
     manifest = load_semantic_manifest(warehouse_url)
-    return MetricFlowEngine(semantic_manifest_lookup=SemanticManifestLookup(manifest),
-                            sql_client=PostgresSqlClient(warehouse_url))
+    client = PostgresSqlClient(warehouse_url)
+    try:
+        yield MetricFlowEngine(semantic_manifest_lookup=SemanticManifestLookup(manifest), sql_client=client)
+    finally:
+        client.close()
 
 
 # -- query, explain, validate, list -------------------------------------------------------------
@@ -229,26 +234,18 @@ def query_metrics(warehouse_url: str, metrics: Sequence[str], *, group_by: Seque
                   where: Sequence[str] = (), order: Sequence[str] = (), limit: int | None = None,
                   saved_query: str | None = None) -> MetricsResult:
     """Run metrics through MetricFlow on the warehouse; columns are MetricFlow's (metric_time__week, leak__leak_type, ...)."""
-    engine = metricflow_engine(warehouse_url)
-    try:
-        request = _request(metrics, group_by, where, order, limit, saved_query)
-        result = engine.query(mf_request=request)
-        table = result.result_df
-        return MetricsResult(columns=list(table.column_names), rows=[tuple(row) for row in table.rows],
-                             sql=result.sql or "")
-    finally:
-        engine._sql_client.close()
+    with metricflow_engine(warehouse_url) as engine:
+        result = engine.query(mf_request=_request(metrics, group_by, where, order, limit, saved_query))
+    table = result.result_df
+    return MetricsResult(columns=list(table.column_names), rows=[tuple(row) for row in table.rows], sql=result.sql or "")
 
 
 def explain_metrics(warehouse_url: str, metrics: Sequence[str], *, group_by: Sequence[str] = (),
                     where: Sequence[str] = (), order: Sequence[str] = (), limit: int | None = None,
                     saved_query: str | None = None) -> str:
-    engine = metricflow_engine(warehouse_url)
-    try:
+    with metricflow_engine(warehouse_url) as engine:
         explained = engine.explain(mf_request=_request(metrics, group_by, where, order, limit, saved_query))
-        return explained.sql_statement.without_descriptions.sql
-    finally:
-        engine._sql_client.close()
+    return explained.sql_statement.without_descriptions.sql
 
 
 def validate_metrics(warehouse_url: str, *, warehouse: bool = True) -> list[str]:
@@ -268,16 +265,13 @@ def validate_metrics(warehouse_url: str, *, warehouse: bool = True) -> list[str]
                 results.append(check(manifest, None))
         finally:
             client.close()
-    return [issue.as_readable() if hasattr(issue, "as_readable") else str(issue)
-            for result in results for issue in (*result.errors, *result.future_errors)]
+    return [issue.as_readable_str() for result in results for issue in (*result.errors, *result.future_errors)]
 
 
 def list_metrics(warehouse_url: str) -> list[dict]:
     """Each metric with its description and the dimensions it can be grouped by (besides metric_time)."""
-    engine = metricflow_engine(warehouse_url)
-    try:
-        return [{"name": metric.name, "description": " ".join((metric.description or "").split()),
-                 "dimensions": sorted({dimension.dunder_name for dimension in metric.dimensions})}
-                for metric in sorted(engine.list_metrics(), key=lambda m: m.name)]
-    finally:
-        engine._sql_client.close()
+    with metricflow_engine(warehouse_url) as engine:
+        metrics = engine.list_metrics()
+    return [{"name": metric.name, "description": " ".join((metric.description or "").split()),
+             "dimensions": sorted({dimension.dunder_name for dimension in metric.dimensions})}
+            for metric in sorted(metrics, key=lambda m: m.name)]
