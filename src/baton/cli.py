@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "baton.sources.cli",     # extract
     "baton.notify.report",          # report
     "baton.warehouse_cli",   # warehouse start / stop / url
+    "baton.metrics",         # metrics query / validate / list
 )
 ENTRY_POINT_GROUP = "baton.commands"
 

@@ -1,11 +1,14 @@
 """`baton report`: the funnel leaks of the latest run, readable in a terminal.
 
     baton report [--top 15] [--leak-type black_hole] [--owner "Lina Shah"]
+    baton report --html report.html [--period-days 28] [--as-of 2026-11-01T00:00:00Z]
 
 Reads the published marts (fct_handoffs, fct_funnel_leaks): handoffs and speed-to-lead, one
 line per leak type (count, share of handoffs, high-severity count, pipeline at risk), the
 owners with the most leaks, then the top leaks, most severe and most recent first, each with
 its one-sentence detail. `print_report(warehouse_url)` is what `baton demo` ends with.
+With --html, the same marts become one self-contained HTML file with charts
+(baton.notify.html_report.write_html_report).
 """
 
 from __future__ import annotations
@@ -25,12 +28,27 @@ def register(subcommands) -> None:
     report.add_argument("--leak-type", default=None,
                         help="list only leaks of this type (the leak types are marts.dim_leak_types)")
     report.add_argument("--owner", default=None, help="list only leaks of owners whose name contains this")
+    report.add_argument("--html", default=None, metavar="PATH",
+                        help="write the report with charts as one self-contained HTML file to PATH")
+    report.add_argument("--period-days", type=int, default=28,
+                        help="with --html: the period the headline covers, compared with the one before (default 28)")
+    report.add_argument("--as-of", default=None,
+                        help="with --html: the end of the period (ISO-8601; default: the latest instant in the marts)")
     report.set_defaults(handler=_report_command)
 
 
 def _report_command(args) -> int:
     from baton.warehouse import warehouse_url
 
+    if args.html:
+        from baton.instants import parse_instant
+        from baton.notify.html_report import write_html_report
+
+        written = write_html_report(warehouse_url(), args.html, period_days=args.period_days,
+                                    as_of=parse_instant(args.as_of) if args.as_of else None)
+        print(f"baton report: wrote {written.path} ({written.charts} charts, {written.path.stat().st_size:,} bytes, "
+              f"{written.seconds:.1f}s)")
+        return 0
     return 0 if print_report(warehouse_url(), top=args.top, leak_type=args.leak_type, owner=args.owner) else 1
 
 
