@@ -1,0 +1,182 @@
+"""One build → gate → publish sequence at a time per warehouse: a lease in quality.warehouse_lease.
+
+The sequence spans several Airflow tasks (often several processes), so a PostgreSQL session lock
+cannot cover it. Instead `prepare` takes a lease: one row naming a random token, its owner (the
+DAG run, the `baton run`, the process), when it was taken and the last heartbeat. Every later step
+checks that its token still holds the lease and beats while it works; `publish` checks it inside
+the swap's own transaction; the publish, a failed gate or a failed task releases it. A holder
+that died (a killed worker, `kill -9`) stops beating: after `BATON_LEASE_STALE_SECONDS` (30 min)
+without a heartbeat the next `prepare` takes the lease over. A second sequence waits up to
+`BATON_LEASE_WAIT_SECONDS` (10 min) for the lease, then fails with "another run holds the
+warehouse since ...", and nothing of the first run is touched.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+
+from baton.build.publish import PublishRefused
+
+log = logging.getLogger("baton.build.lease")
+
+LEASE = "build_check_publish"
+HEARTBEAT_SECONDS = 20
+DDL = """
+create schema if not exists quality;
+create table if not exists quality.warehouse_lease (
+    name          text primary key,
+    token         text not null,
+    owner         text not null,
+    baton_run_id  text,
+    acquired_at   timestamptz not null default now(),
+    heartbeat_at  timestamptz not null default now(),
+    step          text
+);
+"""
+
+
+class WarehouseBusy(RuntimeError):
+    """Another build → gate → publish sequence holds the warehouse; nothing was done."""
+
+
+class LeaseLost(PublishRefused):
+    """This sequence no longer holds the warehouse (it went stale and was taken over); nothing swapped."""
+
+
+def wait_seconds() -> float:
+    return float(os.environ.get("BATON_LEASE_WAIT_SECONDS", "600"))
+
+
+def stale_seconds() -> float:
+    return float(os.environ.get("BATON_LEASE_STALE_SECONDS", "1800"))
+
+
+def default_owner() -> str:
+    return f"pid {os.getpid()} on {socket.gethostname()} ({uuid.uuid4().hex[:8]})"
+
+
+def _ensure(conn) -> None:
+    conn.execute("select pg_advisory_xact_lock(hashtext('baton.quality.ddl'))")
+    conn.execute(DDL)
+
+
+def _holder(row) -> str:
+    token, owner, acquired_at, heartbeat_at, step = row[:5]
+    return (f"another run holds the warehouse since {acquired_at:%Y-%m-%d %H:%M:%S %Z} ({owner}; step {step},"
+            f" last heartbeat {heartbeat_at:%H:%M:%S %Z})")
+
+
+def acquire(warehouse_url: str, *, owner: str | None = None, wait: float | None = None,
+            stale: float | None = None, step: str = "prepare") -> str:
+    """Take the lease (waiting up to `wait` seconds while someone else holds it); return its token.
+
+    The same `owner` (a retried prepare of the same DAG run) takes its own lease back; a lease
+    whose holder has not beaten for `stale` seconds is taken over.
+    """
+    from baton.warehouse import connect
+
+    owner = owner or default_owner()
+    wait = wait_seconds() if wait is None else wait
+    stale = stale_seconds() if stale is None else stale
+    token = uuid.uuid4().hex
+    deadline = time.monotonic() + wait
+    announced = False
+    while True:
+        with connect(warehouse_url) as conn:
+            _ensure(conn)
+            taken = conn.execute(
+                "insert into quality.warehouse_lease (name, token, owner, baton_run_id, step) values (%s, %s, %s, %s, %s)"
+                " on conflict (name) do nothing returning token",
+                (LEASE, token, owner, os.environ.get("BATON_RUN_ID"), step)).fetchone()
+            if taken:
+                return token
+            row = conn.execute(
+                "select token, owner, acquired_at, heartbeat_at, step, now() - heartbeat_at > make_interval(secs => %s)"
+                " from quality.warehouse_lease where name = %s for update", (stale, LEASE)).fetchone()
+            if row is not None and (row[1] == owner or row[5]):
+                if row[5]:
+                    log.warning("taking over a stale lease: %s", _holder(row))
+                conn.execute("update quality.warehouse_lease set token = %s, owner = %s, baton_run_id = %s,"
+                             " acquired_at = now(), heartbeat_at = now(), step = %s where name = %s",
+                             (token, owner, os.environ.get("BATON_RUN_ID"), step, LEASE))
+                return token
+        if row is None:
+            continue  # released between the insert and the select: try again at once
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise WarehouseBusy(f"{_holder(row)}; waited {wait:.0f}s, nothing done here "
+                                f"(a holder that stops beating is taken over after {stale:.0f}s)")
+        if not announced:
+            log.warning("%s; waiting up to %.0fs", _holder(row), wait)
+            announced = True
+        time.sleep(min(2.0, remaining))
+
+
+def verify(conn, token: str, step: str) -> None:
+    """Raise LeaseLost unless `token` holds the lease; record the heartbeat and the step."""
+    _ensure(conn)
+    held = conn.execute("update quality.warehouse_lease set heartbeat_at = now(), step = %s"
+                        " where name = %s and token = %s returning 1", (step, LEASE, token)).fetchone()
+    if not held:
+        row = conn.execute("select token, owner, acquired_at, heartbeat_at, step from quality.warehouse_lease"
+                           " where name = %s", (LEASE,)).fetchone()
+        raise LeaseLost(f"this run no longer holds the warehouse ({_holder(row) if row else 'nobody holds it'});"
+                        f" {step} stopped, nothing published")
+
+
+@contextmanager
+def holding(warehouse_url: str, token: str, step: str):
+    """Check the lease now, and keep beating while the step runs (a long dbt build)."""
+    from baton.warehouse import connect
+
+    with connect(warehouse_url, autocommit=True) as conn:
+        verify(conn, token, step)
+    stop = threading.Event()
+
+    def beat():
+        while not stop.wait(HEARTBEAT_SECONDS):
+            try:
+                with connect(warehouse_url, autocommit=True) as conn:
+                    verify(conn, token, step)
+            except LeaseLost as lost:
+                log.error("%s", lost)
+                return
+            except Exception as error:  # a network blip: the next beat tries again
+                log.warning("lease heartbeat failed: %s", error)
+
+    beater = threading.Thread(target=beat, name=f"baton-lease-{step}", daemon=True)
+    beater.start()
+    try:
+        yield token
+    finally:
+        stop.set()
+        beater.join(timeout=5)
+
+
+def release(warehouse_url: str, token: str | None) -> bool:
+    """Give the lease back (if `token` still holds it)."""
+    from baton.warehouse import connect
+
+    if not token:
+        return False
+    with connect(warehouse_url, autocommit=True) as conn:
+        _ensure(conn)
+        return conn.execute("delete from quality.warehouse_lease where name = %s and token = %s returning 1",
+                            (LEASE, token)).fetchone() is not None
+
+
+def release_for_baton_run(warehouse_url: str, baton_run_id: str) -> bool:
+    """`baton run` on its way out (finished, failed, interrupted): free a lease its Airflow run still holds."""
+    from baton.warehouse import connect
+
+    with connect(warehouse_url, autocommit=True) as conn:
+        if conn.execute("select to_regclass('quality.warehouse_lease') is null").fetchone()[0]:
+            return False
+        return conn.execute("delete from quality.warehouse_lease where name = %s and baton_run_id = %s returning 1",
+                            (LEASE, baton_run_id)).fetchone() is not None
