@@ -7,6 +7,7 @@ PostgreSQL; the dbt build in between is replaced by hand-made shadow tables, as 
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -131,3 +132,18 @@ def test_a_gate_run_that_never_finished_is_marked_failed_by_the_next_gate(fresh_
         unfinished = conn.execute("select count(*) from quality.gate_runs where finished_at is null").fetchone()[0]
     assert killed[:2] == (False, True) and summary["run_id"] in killed[2] and "never finished" in killed[2]
     assert unfinished == 0
+
+
+def test_the_lease_of_a_killed_baton_run_is_taken_over_at_once(fresh_warehouse, monkeypatch):
+    monkeypatch.setenv("BATON_RUN_ID", "killed-run")
+    prepare(fresh_warehouse, owner="baton run killed with SIGKILL")
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid that no longer exists: the `airflow dags test` process that held the lease
+    with psycopg.connect(fresh_warehouse, autocommit=True) as conn:
+        conn.execute("update quality.warehouse_lease set pid = %s", (gone.pid,))
+
+    monkeypatch.setenv("BATON_RUN_ID", "next-run")
+    monkeypatch.setenv("BATON_LEASE_WAIT_SECONDS", "0")
+    assert prepare(fresh_warehouse, owner="next baton run")["lease"]
+    with psycopg.connect(fresh_warehouse) as conn:
+        assert conn.execute("select owner from quality.warehouse_lease").fetchone()[0] == "next baton run"

@@ -77,6 +77,23 @@ def test_sigterm_to_baton_run_leaves_no_airflow_process_behind(state_dir, fresh_
                                                    for child in children)
 
 
+def test_sigkill_to_baton_run_takes_airflow_down_with_it(state_dir, fresh_warehouse):
+    run = subprocess.Popen([BATON, "run", "--date", RUN_DATE], env=baton_env(state_dir, fresh_warehouse),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in run.stdout:
+        if "▶ " in line:
+            break
+    group = os.getpgid(psutil.Process(run.pid).children()[0].pid)
+
+    run.kill()  # nothing of baton run's own code runs: the kernel tells the child (PR_SET_PDEATHSIG)
+    run.wait(timeout=10)
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _group_members(group):
+        time.sleep(0.5)
+    assert _group_members(group) == []
+
+
 def _group_members(pgid: int) -> list[int]:
     members = []
     for process in psutil.process_iter(["pid", "status"]):

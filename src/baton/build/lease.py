@@ -6,7 +6,8 @@ DAG run, the `baton run`, the process), when it was taken and the last heartbeat
 checks that its token still holds the lease and beats while it works; `publish` checks it inside
 the swap's own transaction; the publish, a failed gate or a failed task releases it. A holder
 that died (a killed worker, `kill -9`) stops beating: after `BATON_LEASE_STALE_SECONDS` (30 min)
-without a heartbeat the next `prepare` takes the lease over. A second sequence waits up to
+without a heartbeat the next `prepare` takes the lease over; a `baton run` (all its steps in one
+`airflow dags test` process) whose process is gone from this host is taken over at once. A second sequence waits up to
 `BATON_LEASE_WAIT_SECONDS` (10 min) for the lease, then fails with "another run holds the
 warehouse since ...", and nothing of the first run is touched.
 """
@@ -38,6 +39,8 @@ create table if not exists quality.warehouse_lease (
     heartbeat_at  timestamptz not null default now(),
     step          text
 );
+alter table quality.warehouse_lease add column if not exists host text;
+alter table quality.warehouse_lease add column if not exists pid integer;
 """
 
 
@@ -90,21 +93,23 @@ def acquire(warehouse_url: str, *, owner: str | None = None, wait: float | None 
     while True:
         with connect(warehouse_url) as conn:
             _ensure(conn)
+            mine = (token, owner, os.environ.get("BATON_RUN_ID"), step, socket.gethostname(), os.getpid())
             taken = conn.execute(
-                "insert into quality.warehouse_lease (name, token, owner, baton_run_id, step) values (%s, %s, %s, %s, %s)"
-                " on conflict (name) do nothing returning token",
-                (LEASE, token, owner, os.environ.get("BATON_RUN_ID"), step)).fetchone()
+                "insert into quality.warehouse_lease (token, owner, baton_run_id, step, host, pid, name)"
+                " values (%s, %s, %s, %s, %s, %s, %s) on conflict (name) do nothing returning token",
+                (*mine, LEASE)).fetchone()
             if taken:
                 return token
             row = conn.execute(
-                "select token, owner, acquired_at, heartbeat_at, step, now() - heartbeat_at > make_interval(secs => %s)"
-                " from quality.warehouse_lease where name = %s for update", (stale, LEASE)).fetchone()
-            if row is not None and (row[1] == owner or row[5]):
-                if row[5]:
-                    log.warning("taking over a stale lease: %s", _holder(row))
-                conn.execute("update quality.warehouse_lease set token = %s, owner = %s, baton_run_id = %s,"
-                             " acquired_at = now(), heartbeat_at = now(), step = %s where name = %s",
-                             (token, owner, os.environ.get("BATON_RUN_ID"), step, LEASE))
+                "select token, owner, acquired_at, heartbeat_at, step, now() - heartbeat_at > make_interval(secs => %s),"
+                " baton_run_id, host, pid from quality.warehouse_lease where name = %s for update",
+                (stale, LEASE)).fetchone()
+            if row is not None and (row[1] == owner or row[5] or _died_here(row)):
+                if row[1] != owner:
+                    log.warning("taking over the lease of a run that is gone: %s", _holder(row))
+                conn.execute("update quality.warehouse_lease set token = %s, owner = %s, baton_run_id = %s, step = %s,"
+                             " host = %s, pid = %s, acquired_at = now(), heartbeat_at = now() where name = %s",
+                             (*mine, LEASE))
                 return token
         if row is None:
             continue  # released between the insert and the select: try again at once
@@ -118,11 +123,26 @@ def acquire(warehouse_url: str, *, owner: str | None = None, wait: float | None 
         time.sleep(min(2.0, remaining))
 
 
+def _died_here(row) -> bool:
+    """A `baton run`'s lease whose process (the one running all its steps) no longer exists on this host."""
+    baton_run_id, host, pid = row[6:9]
+    if not baton_run_id or host != socket.gethostname() or not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def verify(conn, token: str, step: str) -> None:
     """Raise LeaseLost unless `token` holds the lease; record the heartbeat and the step."""
     _ensure(conn)
-    held = conn.execute("update quality.warehouse_lease set heartbeat_at = now(), step = %s"
-                        " where name = %s and token = %s returning 1", (step, LEASE, token)).fetchone()
+    held = conn.execute("update quality.warehouse_lease set heartbeat_at = now(), step = %s, host = %s, pid = %s"
+                        " where name = %s and token = %s returning 1",
+                        (step, socket.gethostname(), os.getpid(), LEASE, token)).fetchone()
     if not held:
         row = conn.execute("select token, owner, acquired_at, heartbeat_at, step from quality.warehouse_lease"
                            " where name = %s", (LEASE,)).fetchone()
