@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -75,10 +76,12 @@ def run_nightly(run_date: date, env: dict[str, str] | None = None, *, echo=print
     Airflow runs in its own process group: SIGINT and SIGTERM are forwarded to the whole group,
     and whatever is left of it is killed when this returns (or, on Linux, when this process dies).
     Each run has its own log file; two runs sharing one Airflow metadata database would corrupt
-    it, so the second refuses (AirflowBusy) while the first runs. A lease this run's DAG still
-    holds on the warehouse (baton.build.lease) is given back on the way out.
+    it, so the second refuses (AirflowBusy) while the first runs; a second run on the same
+    warehouse refuses too (WarehouseBusy: each run holds a session advisory lock on it). A lease
+    this run's DAG still holds on the warehouse (baton.build.lease) is given back on the way out.
     """
     from baton.airflow.environment import airflow_env
+    from baton.build.lease import warehouse_held_by_run
     from baton.paths import state_path
 
     env = airflow_env(env)
@@ -91,7 +94,8 @@ def run_nightly(run_date: date, env: dict[str, str] | None = None, *, echo=print
     run_id = env.setdefault("BATON_RUN_ID", uuid.uuid4().hex[:12])
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     log_file = state_path("logs", f"nightly-{run_date.isoformat()}-{stamp}-{run_id}.log")
-    with _airflow_db_lock(env, log_file):
+    with _airflow_db_lock(env, log_file), warehouse_held_by_run(
+            env["WAREHOUSE_URL"], f"baton run {run_id} pid {os.getpid()} on {socket.gethostname()}"):
         ensure_airflow_db(env)
         echo(f"baton: nightly run for {run_date} (as of {run_date}T00:00Z); Airflow's log: {log_file}")
         try:
@@ -339,9 +343,11 @@ def _default_run_date() -> date:
 
 
 def _run_command(args) -> int:
+    from baton.build.lease import WarehouseBusy
+
     try:
         result = run_nightly(args.date or _default_run_date())
-    except AirflowBusy as busy:
+    except (AirflowBusy, WarehouseBusy) as busy:
         print(f"baton: {busy}\nbaton: FAILED (not started)")
         return 1
     if result["ok"]:

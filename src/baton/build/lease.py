@@ -27,6 +27,7 @@ from baton.build.publish import PublishRefused
 log = logging.getLogger("baton.build.lease")
 
 LEASE = "build_check_publish"
+RUN_LOCK = "baton.run"  # the advisory lock a whole `baton run` holds on its warehouse
 HEARTBEAT_SECONDS = 20
 DDL = """
 create schema if not exists quality;
@@ -200,3 +201,29 @@ def release_for_baton_run(warehouse_url: str, baton_run_id: str) -> bool:
             return False
         return conn.execute("delete from quality.warehouse_lease where name = %s and baton_run_id = %s returning 1",
                             (LEASE, baton_run_id)).fetchone() is not None
+
+
+@contextmanager
+def warehouse_held_by_run(warehouse_url: str, description: str):
+    """For the whole of one `baton run` (extract included): a session advisory lock on the warehouse.
+
+    `baton run` is one process from start to end, so a session lock fits it: held on its own
+    connection, gone with that connection if the process dies. A second run refuses at once,
+    naming the holder; the lease above still guards each build → gate → publish sequence.
+    """
+    from baton.warehouse import connect
+
+    conn = connect(warehouse_url, autocommit=True, application_name=description[:63])
+    try:
+        if not conn.execute("select pg_try_advisory_lock(hashtext(%s))", (RUN_LOCK,)).fetchone()[0]:
+            holder = conn.execute("""
+                select a.backend_start, a.application_name from pg_locks l join pg_stat_activity a on a.pid = l.pid
+                where l.locktype = 'advisory' and l.granted and l.database = (select oid from pg_database
+                                                                              where datname = current_database())
+                  and l.objid = hashtext(%s)::oid limit 1""", (RUN_LOCK,)).fetchone()
+            since, name = holder if holder else (None, "another baton run")
+            raise WarehouseBusy(f"another run holds the warehouse since "
+                                f"{f'{since:%Y-%m-%d %H:%M:%S %Z}' if since else 'a moment ago'} ({name}); not started")
+        yield conn
+    finally:
+        conn.close()
