@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import deque
 from contextlib import closing, contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -59,6 +60,7 @@ _TASK_START = re.compile(r"\[DAG TEST\] starting task_id=(\S+) map_index=(-?\d+)
 _TASK_END = re.compile(r"\[DAG TEST\] end task task_id=(\S+) map_index=(-?\d+)")
 _TASK_FAILED = re.compile(r"(Task failed with exception|\[DAG TEST\] Error running task|Task failed; ti=)")
 _FAILED = re.compile(r"(Task failed|Traceback|ERROR|\[error|state=failed|marked as failed)", re.IGNORECASE)
+_RAISED = re.compile(r"^[\w.]+(Error|Exception|Busy|Failed|Lost|Refused): ")  # the exception a task raised
 _RUN_DONE = re.compile(r"DagRun Finished: .*state=(\w+)")
 _MARKS = {"success": "✓", "failed": "✗", "upstream_failed": "✗", "up_for_retry": "↻", "skipped": "–"}
 # In-process runs surface a failure in seconds: one retry after 5 s (scheduled DAGs keep 3 with backoff).
@@ -111,7 +113,8 @@ def _run_dag_test(run_date: date, env: dict[str, str], log_file: Path, echo) -> 
     task_states: dict[str, str] = {}
     failed_lines: set[str] = set()
     current: str | None = None
-    state, failures, interrupted = "unknown", [], []
+    state, interrupted = "unknown", []
+    failures: deque[str] = deque(maxlen=40)  # the last errors, shown when the run fails
     with open(log_file, "w") as out:
         proc = subprocess.Popen([_airflow(env), "dags", "test", NIGHTLY_DAG, run_date.isoformat()], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
@@ -138,7 +141,7 @@ def _run_dag_test(run_date: date, env: dict[str, str], log_file: Path, echo) -> 
                 else:
                     if current and _TASK_FAILED.search(line):
                         failed_lines.add(current)
-                    if _FAILED.search(line) and len(failures) < 40:
+                    if _FAILED.search(line) or _RAISED.match(line):
                         failures.append(line.rstrip())
             returncode = proc.wait()
         finally:
@@ -159,7 +162,7 @@ def _run_dag_test(run_date: date, env: dict[str, str], log_file: Path, echo) -> 
             f"not run (upstream failed): {', '.join(not_run)}; " if not_run else "")
         echo(f"baton: the nightly run failed ({what}DAG run state {state}, Airflow exit code {returncode});"
              f" last errors:")
-        for line in failures[-15:]:
+        for line in list(failures)[-15:]:
             echo("    " + line[:300])
     return {"ok": ok, "state": state, "seconds": elapsed, "failed_tasks": failed_tasks,
             "interrupted": signal.Signals(interrupted[0]).name if interrupted else None}
@@ -343,12 +346,17 @@ def _default_run_date() -> date:
 
 
 def _run_command(args) -> int:
+    import psycopg
+
     from baton.build.lease import WarehouseBusy
 
     try:
         result = run_nightly(args.date or _default_run_date())
     except (AirflowBusy, WarehouseBusy) as busy:
         print(f"baton: {busy}\nbaton: FAILED (not started)")
+        return 1
+    except psycopg.OperationalError as unreachable:
+        print(f"baton: cannot reach the warehouse: {str(unreachable).strip()}\nbaton: FAILED (not started)")
         return 1
     if result["ok"]:
         summarize(result["warehouse_url"])

@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 from baton import warehouse
+from baton.build.steps import prepare
 
 BATON = str(Path(sys.executable).with_name("baton"))
 RUN_DATE = "2026-11-01"
@@ -37,19 +38,32 @@ def state_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("baton_run_state")
 
 
-def test_a_failed_task_shows_a_cross_and_the_run_exits_1(state_dir, server_url):
-    missing = warehouse.with_database(server_url, "baton_no_such_database")
+def test_a_failed_task_shows_a_cross_and_the_run_exits_1(state_dir, fresh_warehouse):
+    # A scheduled baton_transform holds the warehouse: this run's prepare fails (no waiting here).
+    held = prepare(fresh_warehouse, owner="baton_transform scheduled run")["lease"]
+    env = {**baton_env(state_dir, fresh_warehouse), "BATON_LEASE_WAIT_SECONDS": "0"}
 
-    run = subprocess.run([BATON, "run", "--date", RUN_DATE], env=baton_env(state_dir, missing),
-                         capture_output=True, text=True, timeout=600)
+    run = subprocess.run([BATON, "run", "--date", RUN_DATE], env=env, capture_output=True, text=True, timeout=600)
 
     lines = run.stdout.splitlines()
     assert run.returncode == 1, run.stdout + run.stderr
     assert any(line.startswith("  ✗ prepare (") and "failed" in line for line in lines), run.stdout
     assert not any(line.startswith("  ✓ prepare") for line in lines), run.stdout
     assert any(line.startswith("  ✗ check_and_publish") and "upstream failed" in line for line in lines), run.stdout
-    assert "failed tasks: " in run.stdout and "prepare" in run.stdout
+    assert "failed tasks: prepare" in run.stdout and "another run holds the warehouse since" in run.stdout
     assert lines[-1].startswith("baton: FAILED in ")
+    with psycopg.connect(fresh_warehouse) as conn:  # the other run's lease is untouched
+        assert conn.execute("select token from quality.warehouse_lease").fetchone()[0] == held
+
+
+def test_an_unreachable_warehouse_fails_before_starting_with_exit_1(state_dir, server_url):
+    missing = warehouse.with_database(server_url, "baton_no_such_database")
+
+    run = subprocess.run([BATON, "run", "--date", RUN_DATE], env=baton_env(state_dir, missing),
+                         capture_output=True, text=True, timeout=120)
+
+    assert run.returncode == 1
+    assert "baton_no_such_database" in run.stdout and run.stdout.splitlines()[-1] == "baton: FAILED (not started)"
 
 
 def test_sigterm_to_baton_run_leaves_no_airflow_process_behind(state_dir, fresh_warehouse):
