@@ -179,8 +179,9 @@ def _sequence_owner() -> str:
     context = get_current_context()
     run = context["dag_run"]
     baton_run = os.environ.get("BATON_RUN_ID")
-    return (f"{run.dag_id} {run.run_id} started {run.start_date:%Y-%m-%dT%H:%M:%S.%f}"
-            f"{f', baton run {baton_run}' if baton_run else ''} on {socket.gethostname()}")
+    started = f" started {run.start_date:%Y-%m-%dT%H:%M:%S.%f}" if run.start_date else ""
+    return (f"{run.dag_id} {run.run_id}{started}{f', baton run {baton_run}' if baton_run else ''}"
+            f" on {socket.gethostname()}")
 
 
 def _lease(context=None) -> str | None:
