@@ -21,8 +21,20 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 from baton.paths import DBT_PROJECT_DIR, REPO_ROOT
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
-DEFAULT_ARGS = {"owner": "baton", "retries": 3, "retry_delay": timedelta(minutes=1),
+
+
+def default_args(env=os.environ) -> dict:
+    """3 retries with backoff for scheduled runs; `baton run` lowers them for its in-process run
+    (BATON_TASK_RETRIES, BATON_TASK_RETRY_DELAY_SECONDS) so a failure surfaces in seconds, not minutes."""
+    if "BATON_TASK_RETRIES" not in env and "BATON_TASK_RETRY_DELAY_SECONDS" not in env:
+        return {"owner": "baton", "retries": 3, "retry_delay": timedelta(minutes=1),
                 "retry_exponential_backoff": True, "max_retry_delay": timedelta(minutes=30)}
+    delay = timedelta(seconds=float(env.get("BATON_TASK_RETRY_DELAY_SECONDS", "5")))
+    return {"owner": "baton", "retries": int(env.get("BATON_TASK_RETRIES", "1")), "retry_delay": delay,
+            "retry_exponential_backoff": False, "max_retry_delay": delay}
+
+
+DEFAULT_ARGS = default_args()
 MARTS_ASSET_URI = "postgres://warehouse/baton/marts"
 SHADOW_SUFFIX = "_shadow"  # baton.build.publish.SHADOW_SUFFIX (not imported: keeps parsing light)
 DBT_PARSE_TARGET = "manifest"  # .baton/dbt/manifest/: dbt parse's target (and partial-parse state)
@@ -40,7 +52,8 @@ def nightly_timetable() -> CronDataIntervalTimetable:
 
 def fail_without_retry(function):
     """The one failure adapter: errors that the same input would raise again (a failed quality
-    gate, a refused publish) fail the task at once instead of spending its retries."""
+    gate, a refused publish, a lease another run took over) fail the task at once instead of
+    spending its retries."""
     from baton.build.publish import PublishRefused
     from baton.quality.gate import QualityGateFailed
 
@@ -120,28 +133,29 @@ def build_check_publish(as_of, *, per_model: bool):
     def prepare() -> dict:
         from baton.airflow import tasks
 
+        owner = _sequence_owner()
         if not parse_for_next_render:
-            return tasks.prepare()
+            return tasks.prepare(owner=owner)
         return tasks.prepare(parse_manifest_to=str(manifest), parse_target=DBT_PARSE_TARGET,
-                             schema_suffix=SHADOW_SUFFIX)
+                             schema_suffix=SHADOW_SUFFIX, owner=owner)
 
-    @task
+    @task(on_failure_callback=_release_lease)
     def dbt_build(as_of_instant: str) -> dict:
         from baton.airflow import tasks
 
-        return tasks.dbt_build(as_of_instant)
+        return fail_without_retry(tasks.dbt_build)(as_of_instant, _lease())
 
-    @task
+    @task(on_failure_callback=_release_lease)
     def mark_built(as_of_instant: str) -> str:
         from baton.airflow import tasks
 
-        return tasks.mark_built(as_of_instant, str(manifest) if per_model else None)
+        return fail_without_retry(tasks.mark_built)(as_of_instant, str(manifest) if per_model else None, _lease())
 
-    @task(outlets=[Asset(MARTS_ASSET_URI)])
+    @task(outlets=[Asset(MARTS_ASSET_URI)], on_failure_callback=_release_lease)
     def check_and_publish(build_id: str, as_of_instant: str) -> dict:
         from baton.airflow import tasks
 
-        return fail_without_retry(tasks.check_and_publish)(as_of_instant)
+        return fail_without_retry(tasks.check_and_publish)(as_of_instant, _lease())
 
     @task
     def digest(published: dict, as_of_instant: str) -> dict:
@@ -154,6 +168,37 @@ def build_check_publish(as_of, *, per_model: bool):
     built = mark_built(as_of)
     as_of >> prepared >> build >> built
     return digest(check_and_publish(built, as_of), as_of)
+
+
+def _sequence_owner() -> str:
+    """Who holds the warehouse's lease: this DAG run (a retried prepare of it takes its lease back)."""
+    import socket
+
+    from airflow.sdk import get_current_context
+
+    context = get_current_context()
+    run = context["dag_run"]
+    baton_run = os.environ.get("BATON_RUN_ID")
+    started = f" started {run.start_date:%Y-%m-%dT%H:%M:%S.%f}" if run.start_date else ""
+    return (f"{run.dag_id} {run.run_id}{started}{f', baton run {baton_run}' if baton_run else ''}"
+            f" on {socket.gethostname()}")
+
+
+def _lease(context=None) -> str | None:
+    """The lease token prepare took for this DAG run (its XCom)."""
+    if context is None:
+        from airflow.sdk import get_current_context
+
+        context = get_current_context()
+    prepared = context["ti"].xcom_pull(task_ids="prepare")
+    return prepared.get("lease") if isinstance(prepared, dict) else None
+
+
+def _release_lease(context) -> None:
+    """on_failure_callback of the sequence's tasks: a task failed for good, free the warehouse."""
+    from baton.airflow import tasks
+
+    tasks.release_lease(_lease(context))
 
 
 def _warehouse_in_environment(context) -> None:
@@ -191,5 +236,5 @@ def _dbt_task_group(manifest: Path):
             "install_deps": False,
             "pre_execute": _warehouse_in_environment,
         },
-        default_args=DEFAULT_ARGS,
+        default_args={**DEFAULT_ARGS, "on_failure_callback": _release_lease},
     )

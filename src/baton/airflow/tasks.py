@@ -82,14 +82,15 @@ def data_as_of(data_interval_end=None) -> str:
 
 
 def prepare(*, parse_manifest_to: str | None = None, parse_target: str | None = None,
-            schema_suffix: str | None = None) -> dict:
-    """Raw tables exist; the shadow is clean or the last published; optionally dbt parse for the next render."""
+            schema_suffix: str | None = None, owner: str | None = None) -> dict:
+    """Take the warehouse's lease; raw tables exist; the shadow is clean or the last published;
+    optionally dbt parse for the next render. The result's `lease` travels to the later steps (XCom)."""
     from baton.build.manifest import write_render_manifest
     from baton.build.steps import prepare as prepare_shadow
     from baton.paths import state_path
 
     url = warehouse_url_for_task()
-    prepared = prepare_shadow(url)
+    prepared = prepare_shadow(url, owner=owner)
     if parse_manifest_to:
         from baton.build.dbt import dbt
 
@@ -100,32 +101,40 @@ def prepare(*, parse_manifest_to: str | None = None, parse_target: str | None = 
     return prepared
 
 
-def dbt_build(as_of: str) -> dict:
+def dbt_build(as_of: str, lease: str | None = None) -> dict:
     """The whole dbt build (seeds, models, tests) into the shadow schemas, as one task."""
     from baton.build.steps import build_into_shadow
 
-    result = build_into_shadow(warehouse_url_for_task(), as_of=parse_instant(as_of), target_name="transform")
+    result = build_into_shadow(warehouse_url_for_task(), as_of=parse_instant(as_of), target_name="transform",
+                               lease=lease)
     statuses: dict[str, int] = {}
     for item in result.results:
         statuses[item["status"]] = statuses.get(item["status"], 0) + 1
     return {"nodes": statuses}
 
 
-def mark_built(as_of: str, manifest_path: str | None) -> str:
-    from baton.build.publish import mark_built as stamp
+def mark_built(as_of: str, manifest_path: str | None, lease: str | None = None) -> str:
+    from baton.build.steps import mark_built as stamp
     from baton.paths import state_path
 
     if manifest_path is None or not os.path.isfile(manifest_path):
         fallback = state_path("dbt", "transform", "target", "manifest.json")
         manifest_path = str(fallback) if fallback.is_file() else None
-    return stamp(warehouse_url_for_task(), as_of=parse_instant(as_of), manifest_path=manifest_path)
+    return stamp(warehouse_url_for_task(), as_of=parse_instant(as_of), manifest_path=manifest_path, lease=lease)
 
 
-def check_and_publish(as_of: str) -> dict:
+def check_and_publish(as_of: str, lease: str | None = None) -> dict:
     """The quality gate on the shadow; the atomic swap when every correctness check passes."""
     from baton.build.steps import check_and_publish as gate_and_publish
 
-    return gate_and_publish(warehouse_url_for_task(), as_of=parse_instant(as_of))
+    return gate_and_publish(warehouse_url_for_task(), as_of=parse_instant(as_of), lease=lease)
+
+
+def release_lease(lease: str | None) -> bool:
+    """A task of the sequence failed for good: give the warehouse back (baton.build.lease)."""
+    from baton.build.lease import release
+
+    return release(warehouse_url_for_task(), lease)
 
 
 def digest(as_of: str) -> dict:

@@ -161,17 +161,23 @@ def mark_built(warehouse_url: str, *, as_of: datetime, build_id: str | None = No
 
 
 def publish(warehouse_url: str, *, suffix: str = SHADOW_SUFFIX, schemas=DBT_SCHEMAS,
-            lock_timeout: str = "60s") -> dict:
+            lock_timeout: str = "60s", lease: str | None = None) -> dict:
     """Swap every live dbt schema with its shadow in one transaction; return what was published.
 
     Raises PublishRefused when the shadow is not a built, unpublished generation (for
-    example on a retry after the swap already happened), leaving everything as it was.
+    example on a retry after the swap already happened), leaving everything as it was. With
+    `lease`, the swap happens only if that token still holds the warehouse (checked and locked
+    in the swap's own transaction, baton.build.lease).
     """
     from baton.warehouse import connect
 
     with connect(warehouse_url) as conn:
         # Renames wait for nobody but other DDL; a stuck DDL lock should fail the task, not hang it.
         conn.execute(f"set local lock_timeout = {_literal(lock_timeout)}")
+        if lease is not None:
+            from baton.build.lease import verify
+
+            verify(conn, lease, "publish")  # the lease row stays locked until the swap commits
         marts_shadow = shadow_name("marts", suffix)
         generation = read_generation(conn, marts_shadow) if _schema_exists(conn, marts_shadow) else None
         if generation is None or generation.state != "built":

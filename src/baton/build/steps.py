@@ -5,6 +5,11 @@
     build              prepare + build_into_shadow + mark the shadow built (for callers outside Airflow)
     check_and_publish  the quality gate on the shadow, then the atomic swap (baton.build.publish)
 
+One sequence at a time per warehouse: `prepare` takes the lease (baton.build.lease), each later
+step checks it and keeps it beating, the publish or a failure gives it back. A second sequence
+waits, then fails with "another run holds the warehouse since ...", without touching the first's
+shadow.
+
 A correctness failure raises before the swap: the marts analysts query stay the previous
 night's, and the error names each failed check. Both steps are safe to retry: a build starts
 from a clean or previously published shadow; a publish swaps only a freshly built shadow, and a
@@ -14,9 +19,10 @@ rerun after a successful swap reports the generation already live instead of swa
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from datetime import datetime
 
-from baton.build.publish import SHADOW_SUFFIX, PublishRefused, mark_built, prepare_shadow, publish, read_generation
+from baton.build.publish import SHADOW_SUFFIX, PublishRefused, prepare_shadow, publish, read_generation
 from baton.instants import iso_z
 
 log = logging.getLogger("baton.quality")
@@ -26,21 +32,35 @@ class BuildFailed(RuntimeError):
     pass
 
 
+def prepare(warehouse_url: str, *, owner: str | None = None) -> dict:
+    """Take the warehouse's lease; raw tables exist; the shadow is clean or the last published.
 
-def prepare(warehouse_url: str) -> dict:
-    """Before dbt runs: every raw table exists (empty if never loaded); the shadow is clean or the last published."""
+    Returns what prepare_shadow did plus `lease`, the token every later step of this sequence
+    passes on. While another sequence holds the warehouse this waits (BATON_LEASE_WAIT_SECONDS),
+    then raises WarehouseBusy, touching nothing.
+    """
     from baton.build.dbt import ensure_raw_tables
+    from baton.build.lease import acquire, holding, release
 
-    ensure_raw_tables(warehouse_url)
-    return prepare_shadow(warehouse_url)
+    token = acquire(warehouse_url, owner=owner)
+    try:
+        with holding(warehouse_url, token, "prepare"):
+            ensure_raw_tables(warehouse_url)
+            prepared = prepare_shadow(warehouse_url)
+    except BaseException:
+        release(warehouse_url, token)
+        raise
+    return {**prepared, "lease": token}
 
 
-def build_into_shadow(warehouse_url: str, *, as_of: datetime, target_name: str = "nightly"):
+def build_into_shadow(warehouse_url: str, *, as_of: datetime, target_name: str = "nightly",
+                      lease: str | None = None):
     """One `dbt build` (seeds, models, tests) into the shadow schemas; raise naming what failed."""
     from baton.build.dbt import dbt
 
-    result = dbt(["build"], warehouse_url, vars={"as_of": iso_z(as_of)}, schema_suffix=SHADOW_SUFFIX,
-                 target_name=target_name)
+    with _holding(warehouse_url, lease, "dbt_build"):
+        result = dbt(["build"], warehouse_url, vars={"as_of": iso_z(as_of)}, schema_suffix=SHADOW_SUFFIX,
+                     target_name=target_name)
     if not result.success:
         named = "; ".join(f"{f['name']}: {(f.get('message') or f['status'])}"[:300] for f in result.failures()[:10])
         raise BuildFailed(f"dbt build into the shadow schemas failed, nothing published: "
@@ -48,22 +68,65 @@ def build_into_shadow(warehouse_url: str, *, as_of: datetime, target_name: str =
     return result
 
 
-def build(warehouse_url: str, *, as_of: datetime) -> dict:
-    """prepare, dbt build into the shadow with every "now" at `as_of`, stamp the shadow built."""
+def mark_built(warehouse_url: str, *, as_of: datetime, manifest_path=None, lease: str | None = None) -> str:
+    """Stamp the shadow built (publish.mark_built), while this sequence still holds the warehouse."""
+    from baton.build.publish import mark_built as stamp
+
+    with _holding(warehouse_url, lease, "mark_built"):
+        return stamp(warehouse_url, as_of=as_of, manifest_path=manifest_path)
+
+
+def build(warehouse_url: str, *, as_of: datetime, lease: str | None = None) -> dict:
+    """prepare, dbt build into the shadow with every "now" at `as_of`, stamp the shadow built.
+
+    With `lease` (from prepare) the caller keeps the warehouse for its check_and_publish;
+    without one, build takes the lease and gives it back when it returns.
+    """
+    from baton.build.lease import release
     from baton.paths import state_path
 
-    prepared = prepare(warehouse_url)
-    result = build_into_shadow(warehouse_url, as_of=as_of, target_name="nightly")
-    manifest = state_path("dbt", "nightly", "target", "manifest.json")
-    build_id = mark_built(warehouse_url, as_of=as_of, manifest_path=manifest if manifest.is_file() else None)
+    own = lease is None
+    prepared = prepare(warehouse_url) if own else {"full_refresh": None, "lease": lease}
+    try:
+        result = build_into_shadow(warehouse_url, as_of=as_of, target_name="nightly", lease=prepared["lease"])
+        manifest = state_path("dbt", "nightly", "target", "manifest.json")
+        build_id = mark_built(warehouse_url, as_of=as_of, manifest_path=manifest if manifest.is_file() else None,
+                              lease=prepared["lease"])
+    finally:
+        if own:
+            release(warehouse_url, prepared["lease"])
     statuses: dict[str, int] = {}
     for item in result.results:
         statuses[item["status"]] = statuses.get(item["status"], 0) + 1
     return {"build_id": build_id, "as_of": iso_z(as_of), "nodes": statuses, "full_refresh": prepared["full_refresh"]}
 
 
-def check_and_publish(warehouse_url: str, *, as_of: datetime) -> dict:
-    """Gate the shadow build; publish it atomically when every correctness check passes."""
+def check_and_publish(warehouse_url: str, *, as_of: datetime, lease: str | None = None) -> dict:
+    """Gate the shadow build; publish it atomically when every correctness check passes.
+
+    The lease is given back after the swap and after a failed gate or a refused publish (the
+    same shadow would fail again); without `lease` this step takes and returns one of its own.
+    """
+    from baton.build.lease import acquire, release
+    from baton.quality.gate import QualityGateFailed
+
+    own = lease is None
+    token = acquire(warehouse_url, step="check_and_publish") if own else lease
+    try:
+        with _holding(warehouse_url, token, "check_and_publish"):
+            outcome = _check_and_publish(warehouse_url, as_of=as_of, lease=token)
+    except (QualityGateFailed, PublishRefused):
+        release(warehouse_url, token)
+        raise
+    except BaseException:
+        if own:
+            release(warehouse_url, token)
+        raise
+    release(warehouse_url, token)
+    return outcome
+
+
+def _check_and_publish(warehouse_url: str, *, as_of: datetime, lease: str) -> dict:
     from baton.quality.gate import run_gate
     from baton.warehouse import connect
 
@@ -77,7 +140,19 @@ def check_and_publish(warehouse_url: str, *, as_of: datetime) -> dict:
             return {"published": False, "already_published": True, "build_id": live.build_id, "as_of": live.as_of}
         raise PublishRefused(f"marts{SHADOW_SUFFIX} holds no fresh build to check and publish; run the build first")
     gate = run_gate(warehouse_url, as_of=as_of, schema_suffix=SHADOW_SUFFIX, build_id=shadow.build_id)
-    published = publish(warehouse_url)
+    published = publish(warehouse_url, lease=lease)
     with connect(warehouse_url) as conn:
         conn.execute("update quality.gate_runs set published_at = now() where run_id = %s", (gate["run_id"],))
     return {"published": True, "gate": gate, **published}
+
+
+@contextmanager
+def _holding(warehouse_url: str, lease: str | None, step: str):
+    """The lease checked and kept beating for the step; no lease (a caller outside a sequence): nothing."""
+    if lease is None:
+        yield None
+        return
+    from baton.build.lease import holding
+
+    with holding(warehouse_url, lease, step):
+        yield lease

@@ -1,10 +1,11 @@
 """The quality gate: checks that guard correctness fail the run; checks that describe the data warn.
 
 One run: refresh quality.lead_context_flags from the build being checked (a copy of the dbt
-model int_handoff_context_checks: the rule lives there once), validate every
-suite in `expectations/` whose relation exists (Great Expectations, Data Docs rebuilt under
-`.baton/gx/`), keep every result in `quality.validation_runs` and the verdict in
-`quality.gate_runs`, and raise `QualityGateFailed` naming each failed correctness check.
+model int_handoff_context_checks: the rule lives there once), validate every suite in
+`expectations/` whose relation exists (Great Expectations, Data Docs rebuilt under `.baton/gx/`),
+re-run the marts' grain tests (dbt's own, baton.quality.grain) on the schemas being checked,
+keep every result in `quality.validation_runs` and the verdict in `quality.gate_runs` (an
+earlier gate run that never finished is marked failed), and raise `QualityGateFailed` naming each failed correctness check.
 
 `schema_suffix` points the dbt layers at their shadow (marts_shadow, ...) so the gate judges a
 build before `baton.build.publish` swaps it in; raw, baton_meta and quality are checked as they are.
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from baton.paths import EXPECTATIONS_DIR, state_path
 from baton.quality.context_flags import refresh_lead_context_flags
+from baton.quality.grain import mart_names, run_grain_checks
 from baton.quality.gx_runner import CheckResult, run_suites
 from baton.quality.schema import ensure_quality_schema
 from baton.quality.suites import checked_schema, load_suites
@@ -51,6 +53,13 @@ def run_gate(warehouse_url: str, *, as_of: datetime | None = None, schema_suffix
     started = datetime.now(timezone.utc)
     with connect(warehouse_url) as conn:
         ensure_quality_schema(conn)
+        # A gate that died mid-run (killed task, lost worker) left no verdict: record it as failed.
+        interrupted = conn.execute(
+            "update quality.gate_runs set finished_at = now(), passed = false, reason = %s"
+            " where finished_at is null returning run_id",
+            (f"interrupted: this gate run never finished (marked failed by gate run {run_id})",)).fetchall()
+        for (stale_run,) in interrupted:
+            log.warning("gate run %s never finished; marked failed", stale_run)
         conn.execute("insert into quality.gate_runs (run_id, as_of, checked_schema, build_id, started_at)"
                      " values (%s, %s, %s, %s, %s)", (run_id, as_of, marts_schema, build_id, started))
         conn.commit()
@@ -61,9 +70,12 @@ def run_gate(warehouse_url: str, *, as_of: datetime | None = None, schema_suffix
                   if _exists(conn, checked_schema(suite.schema, schema_suffix), suite.table)]
         previous_counts = _previous_row_counts(conn)
         marts_built = _exists(conn, marts_schema, None)
+        present_marts = {name for name in mart_names() if _exists(conn, marts_schema, name)}
 
     results, docs = run_suites(warehouse_url, suites, as_of=as_of, schema_suffix=schema_suffix,
                                gx_root=gx_root or default_gx_root(), previous_row_counts=previous_counts)
+    # The marts' grain, as their dbt tests define it, on the very schemas about to be published.
+    results += run_grain_checks(warehouse_url, as_of=as_of, schema_suffix=schema_suffix, present=present_marts)
     if schema_suffix and not marts_built:
         results.append(CheckResult(
             relation="marts", checked_relation=marts_schema, check="marts_were_built",
