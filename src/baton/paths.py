@@ -21,6 +21,13 @@ def state_dir() -> Path:
     return path
 
 
+def reports_dir() -> Path:
+    """Where the nightly run writes its HTML report and data dictionary: BATON_REPORTS_DIR, else .baton/reports."""
+    path = Path(os.environ.get("BATON_REPORTS_DIR") or state_dir() / "reports")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def state_path(*parts: str) -> Path:
     path = state_dir().joinpath(*parts)
     path.parent.mkdir(parents=True, exist_ok=True)

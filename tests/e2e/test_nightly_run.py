@@ -31,7 +31,7 @@ def test_nightly_dag_run_lands_every_source_and_publishes_what_the_sandbox_plant
                        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}"})
     env.update(demo_environment(sandbox_server.url))
     env.update({"WAREHOUSE_URL": fresh_warehouse, "BATON_START_DATE": "2024-01-01",
-                "BATON_QUALITY_DATA_DOCS": "0"})
+                "BATON_QUALITY_DATA_DOCS": "0", "BATON_REPORTS_DIR": str(tmp_path / "reports")})
     env.pop("BATON_DIGEST_WEBHOOK_URL", None)
     progress: list[str] = []
 
@@ -39,8 +39,13 @@ def test_nightly_dag_run_lands_every_source_and_publishes_what_the_sandbox_plant
 
     assert result["ok"], "\n".join(progress)
     for task in ("extract_salesforce", "extract_marketo", "extract_hubspot", "as_of", "prepare", "dbt_build",
-                 "mark_built", "check_and_publish", "digest"):
+                 "mark_built", "check_and_publish", "digest", "report"):
         assert f"  ▶ {task}" in progress and any(line.startswith(f"  ✓ {task} (") for line in progress), progress
+    # The night's report, its stable copy and the data dictionary, each one self-contained file.
+    reports = tmp_path / "reports"
+    assert (reports / "report-2026-11-01.html").read_bytes() == (reports / "latest.html").read_bytes()
+    assert b"<script src=\"http" not in (reports / "latest.html").read_bytes()
+    assert (reports / "data-dictionary.html").stat().st_size > 100_000
 
     store = WorldStore(sandbox_world, readonly=True)
     truth = compute_truth(store, as_of="2026-11-01T00:00:00Z")

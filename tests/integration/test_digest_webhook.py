@@ -159,6 +159,19 @@ def test_the_webhook_url_comes_from_the_environment(fresh_warehouse, receiver, m
     assert len(receiver.bodies) == 1
 
 
+def test_the_digest_links_the_nights_report_when_a_base_url_is_configured(fresh_warehouse, receiver, monkeypatch):
+    make_leak_marts(fresh_warehouse, TONIGHTS_LEAKS[:1])
+    monkeypatch.setenv("BATON_REPORT_BASE_URL", "https://intranet.example/baton/")
+    post_digest(fresh_warehouse, as_of=AS_OF, url=receiver.url, report_name="report-2026-11-01.html")
+    blocks = receiver.bodies[0]["blocks"]
+    assert "<https://intranet.example/baton/report-2026-11-01.html|" in str(blocks[-1])
+
+    monkeypatch.delenv("BATON_REPORT_BASE_URL")
+    make_leak_marts(fresh_warehouse, [("l-new", "stalled", "p4", None, "u2", day(1), "low", "no touch")])
+    post_digest(fresh_warehouse, as_of=AS_OF, url=receiver.url, report_name="report-2026-11-01.html")
+    assert "report-2026-11-01" not in str(receiver.bodies[1])
+
+
 def test_a_large_digest_stays_within_slacks_block_limits():
     leaks = [{"leak_id": f"l{n}", "leak_type": "black_hole", "person_id": f"p{n}", "person_name": f"Person {n}",
               "person_email": f"p{n}@x.test", "owner_name": "Sam <SDR> & co", "detail": "no sales touch " * 5}

@@ -16,7 +16,7 @@ def test_nightly_and_transform_end_in_the_same_build_check_publish_chain(dagbag)
     from baton.sources.registry import source_names
 
     # The dbt step is one dbt_build task, or (transform, once a manifest exists) one task per node.
-    chain = ["mark_built", "check_and_publish", "digest"]
+    chain = ["mark_built", "check_and_publish", "digest", "report"]
     for dag_id in ("baton_nightly", "baton_transform"):
         dag = dagbag.dags[dag_id]
         for upstream, downstream in zip(chain, chain[1:]):

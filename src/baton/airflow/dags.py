@@ -119,7 +119,7 @@ def extract_all_sources() -> list:
 
 
 def build_check_publish(as_of, *, per_model: bool):
-    """prepare → dbt (one task, or one Cosmos task per node) → mark_built → check_and_publish → digest.
+    """prepare → dbt (one task, or one Cosmos task per node) → mark_built → check_and_publish → digest → report.
 
     `as_of` is the task (or XCom) giving the run's as-of instant as ISO text. `per_model` renders
     the dbt build from the last parse's manifest, one task per seed and model with its tests;
@@ -163,11 +163,19 @@ def build_check_publish(as_of, *, per_model: bool):
 
         return tasks.digest(as_of_instant)
 
+    @task
+    def report(sent: dict, as_of_instant: str) -> dict:
+        from baton.airflow import tasks
+
+        return tasks.report(as_of_instant)
+
     prepared = prepare()
     build = _dbt_task_group(manifest) if per_model else dbt_build(as_of)
     built = mark_built(as_of)
     as_of >> prepared >> build >> built
-    return digest(check_and_publish(built, as_of), as_of)
+    # The digest goes first (a report that cannot be written must not hold back the news); it
+    # links the night's report by its name, which the report task writes seconds later.
+    return report(digest(check_and_publish(built, as_of), as_of), as_of)
 
 
 def _sequence_owner() -> str:

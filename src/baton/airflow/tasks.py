@@ -137,7 +137,35 @@ def release_lease(lease: str | None) -> bool:
     return release(warehouse_url_for_task(), lease)
 
 
+def report(as_of: str) -> dict:
+    """After a publish: the night's HTML report (report-<date>.html and latest.html) and the data
+    dictionary (dbt's static docs) in the reports folder."""
+    import shutil
+    import time
+
+    from baton.notify.dictionary import write_data_dictionary
+    from baton.notify.html_report import write_html_report
+    from baton.paths import reports_dir
+
+    url, instant, folder = warehouse_url_for_task(), parse_instant(as_of), reports_dir()
+    night = folder / report_name(instant)
+    written = write_html_report(url, night, as_of=instant)
+    partial = folder / ".latest.html.tmp"
+    shutil.copyfile(night, partial)
+    partial.replace(folder / "latest.html")  # a reader never opens half a file
+    started = time.monotonic()
+    dictionary = write_data_dictionary(url, folder, as_of=instant)
+    log.info("report %s (%.1fs), data dictionary %s (%.1fs)", night, written.seconds, dictionary.path,
+             time.monotonic() - started)
+    return {"report": str(night), "report_s": round(written.seconds, 1), "dictionary": str(dictionary.path),
+            "dictionary_s": round(dictionary.seconds, 1)}
+
+
+def report_name(as_of) -> str:
+    return f"report-{parse_instant(as_of):%Y-%m-%d}.html"
+
+
 def digest(as_of: str) -> dict:
     from baton.notify.digest import post_digest
 
-    return post_digest(warehouse_url_for_task(), as_of=parse_instant(as_of))
+    return post_digest(warehouse_url_for_task(), as_of=parse_instant(as_of), report_name=report_name(as_of))

@@ -18,7 +18,8 @@ def write_render_manifest(full_manifest, render_manifest) -> dict:
 
     manifest = json.loads(Path(full_manifest).read_text())
     slim = {"metadata": {"project_name": manifest.get("metadata", {}).get("project_name")}}
-    for section in ("nodes", "sources", "exposures"):
+    # Exposures are left out: Cosmos has no task for them (and warns once per exposure).
+    for section in ("nodes", "sources"):
         slim[section] = {
             unique_id: {key: ({"nodes": node["depends_on"].get("nodes", [])} if key == "depends_on" else node[key])
                         for key in _RENDER_KEYS if key in node and node[key] is not None}

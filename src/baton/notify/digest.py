@@ -27,6 +27,7 @@ log = logging.getLogger("baton.notify.digest")
 
 WEBHOOK_ENV = "BATON_DIGEST_WEBHOOK_URL"
 WEBHOOK_CONN_ID = "baton_digest_webhook"
+REPORT_BASE_URL_ENV = "BATON_REPORT_BASE_URL"  # where the reports folder is served, e.g. an intranet path
 
 _SECTION_CHARS = 2900  # Slack: a section's text is at most 3,000 characters
 _MAX_SECTIONS = 45     # Slack: at most 50 blocks per message
@@ -100,12 +101,14 @@ def leak_line(leak: dict) -> str:
     return f"• *{_escape(label)}*: {_escape(who)}, owner {_escape(owner)}: {_escape(overdue)}{_escape(when)}"
 
 
-def render_digest(leaks: list[dict], *, as_of: datetime) -> dict:
+def render_digest(leaks: list[dict], *, as_of: datetime, report_url: str | None = None) -> dict:
     """Slack's incoming-webhook payload: `text` (the fallback and notification line) and `blocks`."""
     day = as_of.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    link = [{"type": "context", "elements": [{"type": "mrkdwn", "text": f"<{report_url}|The night's report>"}]}] \
+        if report_url else []
     if not leaks:
         text = f"Baton: no new funnel leaks as of {day}."
-        return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+        return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}, *link]}
     counts: dict[str, int] = {}
     for leak in leaks:
         label = leak.get("label") or leak["leak_type"]
@@ -127,7 +130,7 @@ def render_digest(leaks: list[dict], *, as_of: datetime) -> dict:
     if left_out:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
                        f"…and {left_out} more in marts.fct_funnel_leaks"}]})
-    return {"text": f"{title}: {tally}", "blocks": blocks}
+    return {"text": f"{title}: {tally}", "blocks": [*blocks, *link]}
 
 
 def _post(url: str, payload: dict, *, attempts: int = 3) -> None:
@@ -154,8 +157,14 @@ def _post(url: str, payload: dict, *, attempts: int = 3) -> None:
     raise DigestFailed(f"digest webhook at {where} did not accept the digest after {attempts} attempts")
 
 
+def report_link(report_name: str | None) -> str | None:
+    """Where readers find the night's HTML report: BATON_REPORT_BASE_URL/<name>, when a base URL is set."""
+    base = os.environ.get(REPORT_BASE_URL_ENV)
+    return f"{base.rstrip('/')}/{report_name}" if base and report_name else None
+
+
 def post_digest(warehouse_url: str, *, as_of: datetime, url: str | None = None, lookback_days: int = 7,
-                marts_schema: str = "marts") -> dict:
+                marts_schema: str = "marts", report_name: str | None = None) -> dict:
     """Build the digest of new leaks and post it; remember what was sent only once it was accepted."""
     from baton.quality.schema import ensure_quality_schema
     from baton.warehouse import connect
@@ -166,7 +175,7 @@ def post_digest(warehouse_url: str, *, as_of: datetime, url: str | None = None, 
         ensure_quality_schema(conn)
         conn.commit()
         leaks = new_leaks(conn, as_of=as_of, lookback_days=lookback_days, marts_schema=marts_schema)
-        payload = render_digest(leaks, as_of=as_of)
+        payload = render_digest(leaks, as_of=as_of, report_url=report_link(report_name))
         now = datetime.now(timezone.utc)
         if not url:
             log.info("digest: %s new leak(s); no webhook configured (%s or connection %s), not sent",
