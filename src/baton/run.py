@@ -315,8 +315,11 @@ def summarize(warehouse_url: str, echo=print) -> dict:
             summary[bucket][f"{schema}.{table}"] = count
         has_log = conn.execute("select to_regclass('baton_meta.load_log') is not null").fetchone()[0]
         if has_log:
-            summary["loads"] = [dict(zip(("source", "extracted", "loaded", "rejected"), row)) for row in conn.execute("""
-                select source, sum(extracted), sum(loaded), sum(rejected) from baton_meta.load_log
+            columns = ("source", "extracted", "loaded", "rejected", "duplicates", "unchanged")
+            summary["loads"] = [dict(zip(columns, row)) for row in conn.execute("""
+                select source, sum(extracted), sum(loaded), sum(rejected), sum(coalesce(duplicates, 0)),
+                       sum(coalesce(unchanged, 0))
+                from baton_meta.load_log
                 where load_id in (select load_id from baton_meta.load_log
                                   where started_at = (select max(started_at) from baton_meta.load_log l2
                                                       where l2.source = load_log.source))
@@ -329,13 +332,18 @@ def summarize(warehouse_url: str, echo=print) -> dict:
     for schema, count in raw_by_schema.items():
         echo(f"  {schema:<16} {count:>10,}")
     if summary["loads"]:
-        echo("Latest load per source (extracted = loaded + rejected):")
+        echo("Latest load per source (extracted = loaded + rejected + duplicates + unchanged):")
         for row in summary["loads"]:
             echo(f"  {row['source']:<16} extracted {row['extracted']:>9,}  loaded {row['loaded']:>9,}"
-                 f"  rejected {row['rejected']:>6,}")
+                 f"  rejected {row['rejected']:>6,}  duplicates {row['duplicates']:>6,}  unchanged {row['unchanged']:>7,}")
     echo("What was built:")
     for name, count in summary["marts"].items():
         echo(f"  {name:<40} {count:>10,} rows")
+    from baton.paths import reports_dir
+
+    latest = reports_dir() / "latest.html"
+    if latest.is_file():
+        echo(f"The night's report: {latest}; data dictionary: {latest.with_name('data-dictionary.html')}")
     return summary
 
 
