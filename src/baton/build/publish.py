@@ -192,17 +192,19 @@ def publish(warehouse_url: str, *, suffix: str = SHADOW_SUFFIX, schemas=DBT_SCHE
             if not _schema_exists(conn, shadow):
                 continue
             live_existed = _schema_exists(conn, schema)
+            before = {schema: _acl_snapshot(conn, schema), shadow: _acl_snapshot(conn, shadow)}
             if live_existed:
                 conn.execute(f"alter schema {_quote(schema)} rename to {_quote(schema + _SWAP_SUFFIX)}")
             conn.execute(f"alter schema {_quote(shadow)} rename to {_quote(schema)}")
             if live_existed:
                 conn.execute(f"alter schema {_quote(schema + _SWAP_SUFFIX)} rename to {_quote(shadow)}")
-                _copy_read_grants(conn, source_schema=shadow, target_schema=schema)
+                _keep_grants(conn, live=schema, shadow=shadow, before=before)
                 previous = read_generation(conn, shadow)
                 if previous is not None:
                     _write_generation(conn, shadow, Generation("previous", previous.build_id, previous.as_of))
             _write_generation(conn, schema, Generation("published", generation.build_id, generation.as_of))
             swapped.append(schema)
+        _secure(conn)
     log.info("published build %s (as of %s): %s", generation.build_id, generation.as_of, ", ".join(swapped))
     return {"build_id": generation.build_id, "as_of": generation.as_of, "schemas": swapped,
             "published_at": datetime.now(timezone.utc).isoformat()}
@@ -221,32 +223,86 @@ def rollback(warehouse_url: str, *, suffix: str = SHADOW_SUFFIX, schemas=DBT_SCH
             if not (_schema_exists(conn, shadow) and _schema_exists(conn, schema)):
                 continue
             current = read_generation(conn, schema)
+            before = {schema: _acl_snapshot(conn, schema), shadow: _acl_snapshot(conn, shadow)}
             conn.execute(f"alter schema {_quote(schema)} rename to {_quote(schema + _SWAP_SUFFIX)}")
             conn.execute(f"alter schema {_quote(shadow)} rename to {_quote(schema)}")
             conn.execute(f"alter schema {_quote(schema + _SWAP_SUFFIX)} rename to {_quote(shadow)}")
-            _copy_read_grants(conn, source_schema=shadow, target_schema=schema)
+            _keep_grants(conn, live=schema, shadow=shadow, before=before)
             _write_generation(conn, schema, Generation("published", previous.build_id, previous.as_of))
             if current is not None:
                 _write_generation(conn, shadow, Generation("previous", current.build_id, current.as_of))
+        _secure(conn)
     return {"build_id": previous.build_id, "as_of": previous.as_of}
 
 
-def _copy_read_grants(conn, *, source_schema: str, target_schema: str) -> None:
-    """Analysts keep their access: USAGE on the schema and SELECT on its tables follow the swap."""
-    grantees = conn.execute("""
-        select distinct case when acl.grantee = 0 then 'public' else quote_ident(r.rolname) end
-        from pg_namespace n, aclexplode(n.nspacl) acl
-        left join pg_roles r on r.oid = acl.grantee
-        where n.nspname = %s and acl.privilege_type = 'USAGE' and acl.grantee <> n.nspowner""",
-                            (source_schema,)).fetchall()
-    for (grantee,) in grantees:
-        conn.execute(f"grant usage on schema {_quote(target_schema)} to {grantee}")
-    readers = conn.execute("""
-        select distinct case when acl.grantee = 0 then 'public' else quote_ident(r.rolname) end
-        from pg_class c join pg_namespace n on n.oid = c.relnamespace, aclexplode(c.relacl) acl
-        left join pg_roles r on r.oid = acl.grantee
-        where n.nspname = %s and acl.privilege_type = 'SELECT' and acl.grantee <> c.relowner""",
-                           (source_schema,)).fetchall()
-    for (grantee,) in readers:
-        conn.execute(f"grant select on all tables in schema {_quote(target_schema)} to {grantee}")
+def _acl_snapshot(conn, schema: str) -> dict[str | None, set[tuple[str, str, bool]]]:
+    """(grantee, privilege, grantable) of every grant in `schema` but its owners': key None is the
+    schema itself, else a relation's name."""
+    snapshot: dict[str | None, set[tuple[str, str, bool]]] = {}
+    for name, grantee, privilege, grantable in conn.execute("""
+            select null::text, acl.grantee, acl.privilege_type, acl.is_grantable
+            from pg_namespace n, aclexplode(n.nspacl) acl
+            where n.nspname = %(schema)s and acl.grantee <> n.nspowner
+            union all
+            select c.relname, acl.grantee, acl.privilege_type, acl.is_grantable
+            from pg_class c join pg_namespace n on n.oid = c.relnamespace, aclexplode(c.relacl) acl
+            where n.nspname = %(schema)s and acl.grantee <> c.relowner and c.relkind in ('r', 'p', 'v', 'm')
+            """, {"schema": schema}).fetchall():
+        role = "public" if grantee == 0 else _quote(_role_name(conn, grantee))
+        snapshot.setdefault(name, set()).add((role, privilege, grantable))
+    return snapshot
 
+
+def _role_name(conn, oid: int) -> str:
+    return conn.execute("select rolname from pg_roles where oid = %s", (oid,)).fetchone()[0]
+
+
+def _relation_kind(conn, schema: str, name: str) -> str | None:
+    row = conn.execute("select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+                       " where n.nspname = %s and c.relname = %s", (schema, name)).fetchone()
+    return row[0] if row else None
+
+
+def _set_acl(conn, target: str, current: set, wanted: set) -> None:
+    """Make `target`'s grants (owner's aside) exactly `wanted`: revoke the others, grant the missing."""
+    for role, privilege, grantable in current - wanted:
+        if grantable and (role, privilege, False) in wanted:
+            conn.execute(f"revoke grant option for {privilege} on {target} from {role}")
+        else:
+            conn.execute(f"revoke {privilege} on {target} from {role}")
+    for role, privilege, grantable in wanted - current:
+        conn.execute(f"grant {privilege} on {target} to {role}{' with grant option' if grantable else ''}")
+
+
+def _keep_grants(conn, *, live: str, shadow: str, before: dict[str, dict]) -> None:
+    """After the renames: every grant as it was, object by object, never wider.
+
+    `before` holds each schema's grants under its name before the swap. The live name's schema
+    gets the live schema's grants back (the shadow's own go with the shadow), and every relation
+    that existed in yesterday's live schema gets exactly its grants back; a relation new tonight
+    keeps what it was created with (default privileges, dbt grants). Nothing is granted on a whole
+    schema's tables: a role granted one table reads only that table after the publish.
+    """
+    for schema, previous_name in ((live, live), (shadow, shadow)):
+        now = _acl_snapshot(conn, schema)
+        _set_acl(conn, f"schema {_quote(schema)}", now.get(None, set()), before[previous_name].get(None, set()))
+    now = _acl_snapshot(conn, live)
+    for name, wanted in before[live].items():
+        if name is None:
+            continue
+        kind = _relation_kind(conn, live, name)
+        if kind is None:
+            continue  # not built tonight
+        _set_acl(conn, f"table {_quote(live)}.{_quote(name)}", now.get(name, set()), wanted)
+    for name in set(now) - set(before[live]) - {None}:
+        if _relation_kind(conn, shadow, name) is not None:
+            # Existed yesterday without a grant: it stays without one (tonight's defaults do not widen it).
+            _set_acl(conn, f"table {_quote(live)}.{_quote(name)}", now[name], set())
+
+
+def _secure(conn) -> None:
+    """The masked views and row policies on the tables just published, in the swap's transaction
+    (baton.security; nothing when `baton warehouse grant` never ran here)."""
+    from baton.security import apply_to_marts
+
+    apply_to_marts(conn)

@@ -54,6 +54,21 @@ create table if not exists baton_meta.rejected_records (
     rejected_at timestamptz not null default now()
 );
 create index if not exists rejected_records_by_stream on baton_meta.rejected_records (source, stream, rejected_at);
+-- Erasure (baton.forget): hashes of a forgotten person's identifiers, never the identifiers.
+create table if not exists baton_meta.erasure_suppressions (
+    key_hash    text primary key,
+    erasure_id  text not null,
+    created_at  timestamptz not null default clock_timestamp()
+);
+create table if not exists baton_meta.erasure_log (
+    erasure_id      text primary key,
+    requested_by    text not null,
+    requested_at    timestamptz not null default clock_timestamp(),
+    keys_suppressed integer not null,
+    raw_records     integer not null,
+    derived_rows    integer not null,
+    detail          jsonb not null
+);
 """
 
 # Columns added after the first release: existing warehouses gain them in place. Run only when
@@ -77,7 +92,10 @@ def raw_schema(source: str) -> str:
 def ensure_meta(conn) -> None:
     # Two loaders starting at once must not race on `create ... if not exists`.
     conn.execute("select pg_advisory_xact_lock(hashtext('baton_meta ddl'))")
-    conn.execute(META_DDL)
+    # Only when something is missing: a role without CREATE on the database (baton_loader,
+    # baton_transformer) may not even run `create schema if not exists` on an existing schema.
+    if conn.execute("select to_regclass('baton_meta.erasure_log') is null").fetchone()[0]:
+        conn.execute(META_DDL)
     current = conn.execute("select 1 from information_schema.columns where table_schema = 'baton_meta'"
                            " and table_name = 'load_log' and column_name = 'warnings'").fetchone()
     if current is None:
@@ -86,8 +104,12 @@ def ensure_meta(conn) -> None:
 
 def ensure_raw_table(conn, source: str, stream: str) -> None:
     conn.execute("select pg_advisory_xact_lock(hashtext('baton_meta ddl'))")
+    if conn.execute("select to_regclass(%s) is not null",
+                    (f'"{raw_schema(source)}"."{stream}"',)).fetchone()[0]:
+        return  # the loader may write an existing table without the right to create one
     schema = sql.Identifier(raw_schema(source))
-    conn.execute(sql.SQL("create schema if not exists {}").format(schema))
+    if conn.execute("select to_regnamespace(%s) is null", (f'"{raw_schema(source)}"',)).fetchone()[0]:
+        conn.execute(sql.SQL("create schema if not exists {}").format(schema))
     conn.execute(sql.SQL("create table if not exists {}.{} (" + RAW_TABLE_COLUMNS + ")").format(
         schema, sql.Identifier(stream)))
 
