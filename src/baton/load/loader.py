@@ -43,6 +43,8 @@ import psycopg
 from psycopg import sql
 
 from baton import instants
+from baton.forget import ERASED
+from baton.forget import suppressed as _is_erased
 from baton.instants import UnparsableInstant
 from baton.load.schema import ensure_meta, ensure_raw_table, raw_schema
 
@@ -212,6 +214,7 @@ class StreamLoader:
         self._writer: threading.Thread | None = None
         self._writer_error: BaseException | None = None
         self._refused: list[tuple] = []
+        self._erased: frozenset[str] = frozenset()  # hashes of erased people's keys (baton.forget)
 
     # -- lifecycle ------------------------------------------------------------------------
     def __enter__(self) -> StreamLoader:
@@ -250,6 +253,11 @@ class StreamLoader:
                 finished_at = null, status = 'started', error = null, window_end = excluded.window_end
             returning started_at""", (self.result.load_id, self.source, self.stream, self._window_end)).fetchone()
         self._started_at = row[0]
+        from baton.forget import PERSON_FIELDS, load_suppressions
+
+        # A record of an erased person is set aside (reason `erased`) instead of landing again.
+        if (self.source, self.stream) in PERSON_FIELDS:
+            self._erased = load_suppressions(conn)
         # Read under the lock: no other load moves the watermark between here and commit.
         state = conn.execute("select watermark, cursor from baton_meta.sync_state where source = %s and stream = %s",
                              (self.source, self.stream)).fetchone()
@@ -356,6 +364,8 @@ class StreamLoader:
                 raise Rejected(record.reason)
             if not isinstance(record, dict):
                 raise Rejected(f"not an object: {type(record).__name__}")
+        if self._erased and _is_erased(self.source, self.stream, record, self._erased):
+            raise Rejected(ERASED)
         try:
             raw_id = self._id_of(record)
         except Exception as error:  # a declaration's key function failing on a strange record
@@ -421,9 +431,12 @@ class StreamLoader:
         self.result.rejected += 1
         kind = reason.split(":")[0]
         self.result.reasons[kind] = self.result.reasons.get(kind, 0) + 1
-        if record_id is None:
-            record_id = self._reject_id(record)
-        payload = _payload_text(record)
+        if reason == ERASED:  # an erased person: neither their record nor its id is kept
+            record_id, payload = None, None
+        else:
+            if record_id is None:
+                record_id = self._reject_id(record)
+            payload = _payload_text(record)
         self._rejects.append((self.result.load_id, self.source, self.stream,
                               None if record_id is None else safe_text(record_id, 1_000), safe_text(reason, 10_000),
                               payload))
