@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _register_dags_folder(subcommands) -> None:
-    parser = subcommands.add_parser("dags-folder", help="print the folder holding Baton's DAG files (for AIRFLOW__CORE__DAGS_FOLDER)")
+    parser = subcommands.add_parser("dags-folder",
+                                    help="print the folder holding Baton's DAG files (for AIRFLOW__CORE__DAGS_FOLDER)")
     parser.set_defaults(handler=_dags_folder)
 
 

@@ -86,10 +86,15 @@ def extract_dag(source_name: str, doc_md: str):
 
             return tasks.extract(source.name, [stream], data_interval_end)
 
-        @task(outlets=[Asset(source.asset_uri)])
-        def publish(loads) -> dict:
+        raw_asset = Asset(source.asset_uri)
+
+        @task(outlets=[raw_asset])
+        def publish(loads, data_interval_end=None, outlet_events=None) -> dict:
             from baton.airflow import tasks
 
+            # The Asset event carries the interval's end: the transform it triggers builds as of it.
+            if outlet_events is not None and data_interval_end is not None:
+                outlet_events[raw_asset].extra = {"as_of": tasks.data_as_of(data_interval_end)}
             # By index: iterating the lazy XCom sequence probes one past its end and logs an error.
             return tasks.summarize_loads(source.name, [loads[index] for index in range(len(loads))])
 
