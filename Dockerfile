@@ -5,15 +5,18 @@ ENV PYTHONUNBUFFERED=1 \
     UV_PROJECT_ENVIRONMENT=/opt/baton/.venv \
     UV_PYTHON_DOWNLOADS=never \
     PATH=/opt/baton/.venv/bin:$PATH \
-    BATON_REPO_ROOT=/opt/baton \
     BATON_STATE_DIR=/opt/baton/.baton
 
-RUN pip install --no-cache-dir uv==0.13.9
+RUN pip install --no-cache-dir uv==0.13.9 \
+    # A named user (Airflow's getuser() needs a passwd entry) owning the code and the state folder.
+    && useradd --uid 50000 --gid 0 --create-home --home-dir /home/baton baton \
+    && mkdir -p /opt/baton/.baton && chown -R 50000:0 /opt/baton
 WORKDIR /opt/baton
 COPY pyproject.toml uv.lock README.md ./
 COPY src ./src
 COPY sandbox ./sandbox
 # --all-packages: the image also serves the sandbox (baton-sandbox, a workspace member).
 RUN uv sync --frozen --no-dev --all-packages --python python3.11
-COPY . .
-USER 50000
+COPY --chown=50000:0 . .
+RUN chown 50000:0 /opt/baton /opt/baton/.baton
+USER baton

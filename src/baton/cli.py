@@ -39,12 +39,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _register_dags_folder(subcommands)
     for name in _command_modules():
         importlib.import_module(name).register(subcommands)
     return parser
 
 
+def _register_dags_folder(subcommands) -> None:
+    parser = subcommands.add_parser("dags-folder",
+                                    help="print the folder holding Baton's DAG files (for AIRFLOW__CORE__DAGS_FOLDER)")
+    parser.set_defaults(handler=_dags_folder)
+
+
+def _dags_folder(args) -> int:
+    from baton.paths import DAGS_DIR
+
+    print(DAGS_DIR)
+    return 0
+
+
+def load_dotenv_file() -> str | None:
+    """`.env` in the working directory (or BATON_ENV_FILE): its values fill what the environment leaves unset."""
+    from dotenv import find_dotenv, load_dotenv
+
+    path = os.environ.get("BATON_ENV_FILE") or find_dotenv(".env", usecwd=True)
+    if path and os.path.isfile(path):
+        load_dotenv(path, override=False)
+        return path
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    load_dotenv_file()
     # Whatever a command imports, Airflow must find its home under .baton/, never in ~/airflow.
     from baton.airflow.environment import airflow_env
 

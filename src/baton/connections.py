@@ -1,14 +1,17 @@
-"""Airflow connections without Airflow: read `AIRFLOW_CONN_<ID>` (URI or JSON) into plain fields.
+"""Connections the Airflow way, as plain fields the code under sources/ and load/ takes.
 
-`baton extract` runs outside Airflow with the same environment the DAGs see; inside a task the
-DAG hands over the fields of `BaseHook.get_connection` instead (Airflow then masks the secret
-in its logs). The URI form follows Airflow's own rules, including a host that is itself a URL
+`airflow_connection(conn_id)` is the one lookup every task and every `baton` command uses: inside
+an Airflow task the Task SDK's (secrets backends, `AIRFLOW_CONN_*`, the connections the API server
+holds; Airflow then masks the secret in the logs); elsewhere airflow-core's (`AIRFLOW_CONN_*`,
+secrets backends, the metadata database). Without Airflow installed it reads `AIRFLOW_CONN_<ID>`
+(URI or JSON) itself, by Airflow's own rules, including a host that is itself a URL
 (`http://login:secret@https%3A%2F%2Fapi.example.com` or `http://https://api.example.com`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -156,3 +159,36 @@ def to_uri(fields: ConnectionFields) -> str:
     schema = "/" + quote(fields.schema, safe="") if fields.schema else ""
     extra = f"?{EXTRA_KEY}={quote(json.dumps(fields.extra), safe='')}" if fields.extra else ""
     return f"{fields.conn_type or 'http'}://{auth}{host}{port}{schema}{extra}"
+
+
+def in_airflow_task() -> bool:
+    """True in the process of a running Airflow task (the Task SDK's supervisor talks to it)."""
+    try:
+        from airflow.sdk.execution_time import task_runner
+    except ImportError:
+        return False
+    return getattr(task_runner, "SUPERVISOR_COMMS", None) is not None
+
+
+def airflow_connection(conn_id: str) -> ConnectionFields | None:
+    """The connection `conn_id` through Airflow's connection mechanisms; None when none defines it."""
+    try:
+        if in_airflow_task():
+            from airflow.sdk import Connection
+
+            return from_airflow(Connection.get(conn_id))
+        from airflow.models.connection import Connection as CoreConnection
+    except ImportError:
+        return get_connection(conn_id)
+    except Exception as error:
+        if type(error).__name__ == "AirflowNotFoundException":
+            return None
+        raise
+    try:
+        return from_airflow(CoreConnection.get_connection_from_secrets(conn_id))
+    except Exception as error:
+        if type(error).__name__ != "AirflowNotFoundException":
+            # e.g. a metadata database not migrated yet: the environment still answers.
+            logging.getLogger("baton").debug("Airflow's connection lookup failed (%s); reading AIRFLOW_CONN_*", error)
+            return get_connection(conn_id)
+        return None

@@ -90,6 +90,7 @@ def run_nightly(run_date: date, env: dict[str, str] | None = None, *, echo=print
     if not env.get("WAREHOUSE_URL"):
         from baton import warehouse
 
+        # warehouse_default through Airflow's mechanisms, else (the demo) the embedded server.
         env["WAREHOUSE_URL"] = warehouse.warehouse_url()
     for key, value in IN_PROCESS_RETRIES.items():
         env.setdefault(key, value)

@@ -35,7 +35,11 @@ def start_embedded() -> str:
         runtime.mkdir(mode=0o700, exist_ok=True)
         runtime.chmod(0o700)
         os.environ["XDG_RUNTIME_DIR"] = str(runtime)
-    import pgserver
+    try:
+        import pgserver
+    except ImportError:
+        raise WarehouseNotConfigured("no warehouse: set WAREHOUSE_URL or the warehouse_default connection"
+                                     " (the embedded warehouse needs the extra: pip install 'baton[embedded]')") from None
 
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     server = pgserver.get_server(str(embedded_data_dir()), cleanup_mode=None)
@@ -71,11 +75,39 @@ def _as_postgres_user() -> dict:
     return {"user": entry.pw_uid, "group": entry.pw_gid}
 
 
-def warehouse_url() -> str:
-    """The URL every part of Baton uses: WAREHOUSE_URL, or the embedded server (started on demand)."""
+WAREHOUSE_CONN_ID = "warehouse_default"
+
+
+class WarehouseNotConfigured(RuntimeError):
+    pass
+
+
+def configured_warehouse_url() -> str | None:
+    """WAREHOUSE_URL, else the `warehouse_default` connection through Airflow's mechanisms; None when neither is set."""
     url = os.environ.get("WAREHOUSE_URL")
     if url:
         return url
+    from baton.connections import airflow_connection
+
+    connection = airflow_connection(WAREHOUSE_CONN_ID)
+    return connection.libpq_url() if connection is not None else None
+
+
+def warehouse_url() -> str:
+    """The URL every part of Baton uses: WAREHOUSE_URL, else `warehouse_default`, else, outside Airflow
+    only (the demo and the tests), the embedded server started on demand.
+
+    Inside an Airflow task a missing warehouse is an error: an embedded server on a worker would take
+    a night's data to a database nobody queries."""
+    url = configured_warehouse_url()
+    if url:
+        return url
+    from baton.connections import in_airflow_task
+
+    if in_airflow_task():
+        raise WarehouseNotConfigured(
+            f"no warehouse: set the Airflow connection {WAREHOUSE_CONN_ID!r} (a postgres connection) or WAREHOUSE_URL"
+            " for the workers; inside Airflow Baton never starts an embedded warehouse")
     return start_embedded()
 
 

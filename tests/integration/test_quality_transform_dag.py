@@ -1,11 +1,11 @@
-"""baton_transform renders dbt through Cosmos from the trimmed manifest, and falls back cleanly without one."""
+"""baton_transform renders dbt through Cosmos from the trimmed manifest that ships in the package."""
 
 from __future__ import annotations
 
 import json
 
-from baton.build.manifest import write_render_manifest
-from baton.paths import DAGS_DIR
+from baton.build.manifest import refresh_shipped_manifest, write_render_manifest
+from baton.paths import DAGS_DIR, RENDER_MANIFEST
 
 
 def node(kind: str, name: str, path: str, depends_on=(), schema="marts_shadow") -> dict:
@@ -34,10 +34,14 @@ FULL_MANIFEST = {
 }
 
 
-def transform_dag(monkeypatch, state_dir):
+def transform_dag(monkeypatch, state_dir, manifest=None):
     from airflow.dag_processing.dagbag import DagBag
 
+    import baton.airflow.dags
+
     monkeypatch.setenv("BATON_STATE_DIR", str(state_dir))
+    if manifest is not None:
+        monkeypatch.setattr(baton.airflow.dags, "RENDER_MANIFEST", manifest)
     bag = DagBag(dag_folder=str(DAGS_DIR / "baton_transform.py"))
     assert bag.import_errors == {}
     return bag.dags["baton_transform"]
@@ -63,9 +67,9 @@ def test_the_render_manifest_keeps_what_rendering_and_publishing_read_and_little
 def test_with_a_manifest_each_model_and_seed_is_one_task_and_the_gate_follows_them_all(tmp_path, monkeypatch):
     full = tmp_path / "manifest.json"
     full.write_text(json.dumps(FULL_MANIFEST))
-    write_render_manifest(full, tmp_path / "dbt" / "manifest" / "render_manifest.json")
+    write_render_manifest(full, tmp_path / "render_manifest.json")
 
-    dag = transform_dag(monkeypatch, tmp_path)
+    dag = transform_dag(monkeypatch, tmp_path, tmp_path / "render_manifest.json")
 
     dbt_tasks = {task.task_id for task in dag.tasks if task.task_id.startswith("dbt.")}
     assert dbt_tasks == {"dbt.stage_map_seed_build", "dbt.dim_people_model_build", "dbt.fct_touchpoints_model_build"}
@@ -79,7 +83,24 @@ def test_with_a_manifest_each_model_and_seed_is_one_task_and_the_gate_follows_th
     assert "check_and_publish" in dag.get_task("digest").upstream_task_ids
 
 
-def test_without_a_manifest_the_whole_build_is_one_task(tmp_path, monkeypatch):
+def test_the_shipped_render_manifest_is_a_fresh_parse_of_the_project(tmp_path):
+    fresh = tmp_path / "render_manifest.json"
+    refresh_shipped_manifest(fresh)
+    assert json.loads(fresh.read_text()) == json.loads(RENDER_MANIFEST.read_text()), \
+        "dbt_project/render_manifest.json is stale: run .venv/bin/python -m baton.build.manifest"
+
+
+def test_the_dag_renders_from_what_ships_whatever_the_state_folder_holds(tmp_path, monkeypatch):
+    dag = transform_dag(monkeypatch, tmp_path)  # an empty state folder: no task ever wrote anything
+
+    shipped = json.loads(RENDER_MANIFEST.read_text())
+    models = {node["name"] for node in shipped["nodes"].values() if node["resource_type"] == "model"}
+    rendered = {task.task_id for task in dag.tasks if task.task_id.startswith("dbt.")}
+    assert {f"dbt.{name}_model_build" for name in models} <= rendered
+
+
+def test_single_mode_runs_the_whole_build_as_one_task(tmp_path, monkeypatch):
+    monkeypatch.setenv("BATON_DBT_TASKS", "single")
     dag = transform_dag(monkeypatch, tmp_path)
 
     assert not any(task.task_id.startswith("dbt.") for task in dag.tasks)

@@ -35,7 +35,7 @@ def test_every_source_names_its_connection_stages_and_asset():
         assert source.connection_id == f"{name}_default"
         staged = [stream for stage in source.stream_stages() for stream in stage]
         assert sorted(staged) == sorted(source.stream_names), name
-        assert source.asset_uri.endswith(f"/raw_{name}")
+        assert source.asset_uri == f"postgres://warehouse:5432/baton/raw_{name}/all_streams"
 
 
 def _uv() -> str | None:

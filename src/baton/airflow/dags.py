@@ -12,13 +12,12 @@ from __future__ import annotations
 import functools
 import os
 from datetime import timedelta
-from pathlib import Path
 
 import pendulum
 from airflow.sdk import Asset, chain, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from baton.paths import DBT_PROJECT_DIR, REPO_ROOT
+from baton.paths import DBT_PROJECT_DIR, RENDER_MANIFEST
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
 
@@ -35,14 +34,10 @@ def default_args(env=os.environ) -> dict:
 
 
 DEFAULT_ARGS = default_args()
-MARTS_ASSET_URI = "postgres://warehouse/baton/marts"
+# The postgres provider's Asset URI rule: postgres://host:port/database/schema/table (the whole schema: all_models).
+MARTS_ASSET_URI = "postgres://warehouse:5432/baton/marts/all_models"
 SHADOW_SUFFIX = "_shadow"  # baton.build.publish.SHADOW_SUFFIX (not imported: keeps parsing light)
-DBT_PARSE_TARGET = "manifest"  # .baton/dbt/manifest/: dbt parse's target (and partial-parse state)
-
-
-def render_manifest_path() -> Path:
-    """.baton/dbt/manifest/render_manifest.json, read when a DAG is parsed (the state folder may move)."""
-    return Path(os.environ.get("BATON_STATE_DIR", REPO_ROOT / ".baton")) / "dbt" / DBT_PARSE_TARGET / "render_manifest.json"
+DBT_PARSE_TARGET = "manifest"  # .baton/dbt/manifest/: where refreshing the shipped render manifest parses
 
 
 def nightly_timetable() -> CronDataIntervalTimetable:
@@ -91,10 +86,15 @@ def extract_dag(source_name: str, doc_md: str):
 
             return tasks.extract(source.name, [stream], data_interval_end)
 
-        @task(outlets=[Asset(source.asset_uri)])
-        def publish(loads) -> dict:
+        raw_asset = Asset(source.asset_uri)
+
+        @task(outlets=[raw_asset])
+        def publish(loads, data_interval_end=None, outlet_events=None) -> dict:
             from baton.airflow import tasks
 
+            # The Asset event carries the interval's end: the transform it triggers builds as of it.
+            if outlet_events is not None and data_interval_end is not None:
+                outlet_events[raw_asset].extra = {"as_of": tasks.data_as_of(data_interval_end)}
             # By index: iterating the lazy XCom sequence probes one past its end and logs an error.
             return tasks.summarize_loads(source.name, [loads[index] for index in range(len(loads))])
 
@@ -122,22 +122,17 @@ def build_check_publish(as_of, *, per_model: bool):
     """prepare → dbt (one task, or one Cosmos task per node) → mark_built → check_and_publish → digest → report.
 
     `as_of` is the task (or XCom) giving the run's as-of instant as ISO text. `per_model` renders
-    the dbt build from the last parse's manifest, one task per seed and model with its tests;
-    it needs that manifest, so a first run builds in a single task.
+    the dbt build from the render manifest that ships in the package (dbt_project/render_manifest.json,
+    baton.build.manifest), one task per seed and model with its tests: every machine that parses the
+    DAG file renders the same tasks, and nothing a task writes changes them.
     """
-    manifest = render_manifest_path()
-    parse_for_next_render = per_model  # only a per-model chain reads the manifest a parse writes
-    per_model = per_model and manifest.is_file()
+    manifest = RENDER_MANIFEST
 
     @task
     def prepare() -> dict:
         from baton.airflow import tasks
 
-        owner = _sequence_owner()
-        if not parse_for_next_render:
-            return tasks.prepare(owner=owner)
-        return tasks.prepare(parse_manifest_to=str(manifest), parse_target=DBT_PARSE_TARGET,
-                             schema_suffix=SHADOW_SUFFIX, owner=owner)
+        return tasks.prepare(owner=_sequence_owner())
 
     @task(on_failure_callback=_release_lease)
     def dbt_build(as_of_instant: str) -> dict:
@@ -220,7 +215,7 @@ def _warehouse_in_environment(context) -> None:
     os.environ.update(dbt_env(warehouse_url_for_task()))
 
 
-def _dbt_task_group(manifest: Path):
+def _dbt_task_group(manifest):
     """One Cosmos task per seed and model, each model's tests after it, all into the shadow schemas."""
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
     from cosmos.constants import InvocationMode, LoadMode, TestBehavior

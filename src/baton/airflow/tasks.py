@@ -16,33 +16,18 @@ log = logging.getLogger("baton")
 
 
 def warehouse_url_for_task() -> str:
-    """WAREHOUSE_URL, else Airflow's `warehouse_default` connection, else the embedded warehouse."""
-    if os.environ.get("WAREHOUSE_URL"):
-        return os.environ["WAREHOUSE_URL"]
-    try:
-        from airflow.sdk import Connection
+    """WAREHOUSE_URL, else Airflow's `warehouse_default` connection; in a task, neither is an error."""
+    from baton.warehouse import warehouse_url
 
-        return Connection.get("warehouse_default").get_uri()
-    except Exception:  # no Airflow, or no such connection
-        from baton import warehouse
-
-        return warehouse.warehouse_url()
+    return warehouse_url()
 
 
 def source_connection_for_task(source: str):
-    """The source's connection from Airflow (its secrets backends, then AIRFLOW_CONN_*), or None."""
-    from baton.connections import from_airflow, get_connection
+    """The source's connection through Airflow (secrets backends, AIRFLOW_CONN_*, the connection store), or None."""
+    from baton.connections import airflow_connection
     from baton.sources.registry import get_source
 
-    conn_id = get_source(source).connection_id
-    try:
-        from airflow.sdk import Connection
-
-        return from_airflow(Connection.get(conn_id))
-    except ImportError:
-        return get_connection(conn_id)
-    except Exception:  # Airflow's "connection not found"
-        return get_connection(conn_id)
+    return airflow_connection(get_source(source).connection_id)
 
 
 def extract(source: str, streams: list[str] | None, end) -> list[dict]:
@@ -51,8 +36,7 @@ def extract(source: str, streams: list[str] | None, end) -> list[dict]:
 
     connection = source_connection_for_task(source)
     if connection is None:
-        log.warning("%s: no connection %s configured; source skipped", source,
-                    _connection_id(source))
+        log.warning("%s: source skipped: no connection %r configured", source, _connection_id(source))
         return []
     return run_for_task(source, streams, connection, warehouse_url_for_task(), end)
 
@@ -81,24 +65,12 @@ def data_as_of(data_interval_end=None) -> str:
     return iso_z(row[0] or now())
 
 
-def prepare(*, parse_manifest_to: str | None = None, parse_target: str | None = None,
-            schema_suffix: str | None = None, owner: str | None = None) -> dict:
-    """Take the warehouse's lease; raw tables exist; the shadow is clean or the last published;
-    optionally dbt parse for the next render. The result's `lease` travels to the later steps (XCom)."""
-    from baton.build.manifest import write_render_manifest
+def prepare(*, owner: str | None = None) -> dict:
+    """Take the warehouse's lease; raw tables exist; the shadow is clean or the last published.
+    The result's `lease` travels to the later steps (XCom)."""
     from baton.build.steps import prepare as prepare_shadow
-    from baton.paths import state_path
 
-    url = warehouse_url_for_task()
-    prepared = prepare_shadow(url, owner=owner)
-    if parse_manifest_to:
-        from baton.build.dbt import dbt
-
-        # Parsed with the suffix, so the manifest names the shadow relations mark_built keeps.
-        parsed = dbt(["parse"], url, target_name=parse_target, schema_suffix=schema_suffix)
-        if parsed.success:
-            write_render_manifest(state_path("dbt", parse_target, "target", "manifest.json"), parse_manifest_to)
-    return prepared
+    return prepare_shadow(warehouse_url_for_task(), owner=owner)
 
 
 def dbt_build(as_of: str, lease: str | None = None) -> dict:

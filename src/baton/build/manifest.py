@@ -30,3 +30,25 @@ def write_render_manifest(full_manifest, render_manifest) -> dict:
     partial.write_text(json.dumps(slim, separators=(",", ":")))
     partial.replace(target)  # a DAG parse never reads half a file
     return {"nodes": len(slim["nodes"]), "bytes": target.stat().st_size}
+
+
+def refresh_shipped_manifest(target=None) -> dict:
+    """`dbt parse` of the project (into the shadow schemas, as the transform DAG builds), trimmed,
+    into dbt_project/render_manifest.json: the file the package ships and every DAG parse reads.
+
+    Parsing connects to no database; a test fails while the shipped file differs from a fresh parse
+    (`python -m baton.build.manifest` refreshes it after a change to the project).
+    """
+    from baton.airflow.dags import DBT_PARSE_TARGET, SHADOW_SUFFIX
+    from baton.build.dbt import dbt
+    from baton.paths import RENDER_MANIFEST, state_path
+
+    parsed = dbt(["parse", "--no-partial-parse"], "postgresql://postgres@127.0.0.1:5432/postgres",
+                 target_name=DBT_PARSE_TARGET, schema_suffix=SHADOW_SUFFIX)
+    if not parsed.success:
+        raise RuntimeError("dbt parse failed; the render manifest was not refreshed")
+    return write_render_manifest(state_path("dbt", DBT_PARSE_TARGET, "target", "manifest.json"), target or RENDER_MANIFEST)
+
+
+if __name__ == "__main__":
+    print(refresh_shipped_manifest())

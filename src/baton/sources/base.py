@@ -76,7 +76,8 @@ class Source:
 
     @property
     def asset_uri(self) -> str:
-        return f"postgres://warehouse/baton/{self.raw_schema}"
+        # The postgres provider's rule: host:port/database/schema/table; the Asset is the whole raw schema.
+        return f"postgres://warehouse:5432/baton/{self.raw_schema}/all_streams"
 
     @property
     def stream_names(self) -> tuple[str, ...]:

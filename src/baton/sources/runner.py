@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 
 import psycopg
 
-from baton.connections import ConnectionFields, get_connection
+from baton.connections import ConnectionFields, airflow_connection
 from baton.instants import parse_instant
 from baton.load.loader import LoadResult, StreamLoader, new_load_id
 from baton.sources.api import CredentialError, RetryPolicy, redact
@@ -47,9 +47,10 @@ def start_date() -> datetime:
 
 def source_connection(source: str) -> ConnectionFields:
     conn_id = get_source(source).connection_id
-    fields = get_connection(conn_id)
+    fields = airflow_connection(conn_id)
     if fields is None:
-        raise LookupError(f"connection {conn_id!r} is not set (AIRFLOW_CONN_{conn_id.upper()})")
+        raise LookupError(f"connection {conn_id!r} is not configured (AIRFLOW_CONN_{conn_id.upper()},"
+                          " a secrets backend or Airflow's connection store)")
     return fields
 
 
