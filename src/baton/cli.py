@@ -18,7 +18,7 @@ COMMAND_MODULES = (
     "baton.run",        # run
     "baton.sources.cli",     # extract
     "baton.notify.report",          # report
-    "baton.warehouse_cli",   # warehouse start / stop / url
+    "baton.warehouse_cli",   # warehouse start / stop / url / grant, and forget (warehouse administration)
     "baton.metrics",         # metrics query / validate / list
 )
 ENTRY_POINT_GROUP = "baton.commands"

@@ -15,7 +15,7 @@ def register(subcommands) -> None:
     grant.add_argument("--team", action="append", default=[], metavar="TEAM",
                        help="a dim_owners.team the reader sees (repeatable; none: every row)")
     grant.set_defaults(handler=_grant)
-    # `baton forget` lives here because it is warehouse administration (cli.COMMAND_MODULES is not ours to extend).
+    # `baton forget` is warehouse administration, so it is registered beside `baton warehouse`.
     forget = subcommands.add_parser("forget", help="erase one person from every raw and derived table and keep"
                                     " them from landing again (only a hash is kept)")
     who = forget.add_mutually_exclusive_group(required=True)
