@@ -21,29 +21,17 @@ import math
 import shutil
 import subprocess
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 
 import psycopg
 import pytest
 
+from baton_sandbox.testing import extract_world
+
 pytestmark = pytest.mark.timeout(900)
 
-SOURCES = ("salesforce", "marketo", "hubspot")
-BACKFILL_FROM = datetime(2020, 1, 1, tzinfo=timezone.utc)
 PERIOD_DAYS = 28
 
-
-def _extract(world_path, warehouse_url: str, until: datetime) -> None:
-    from baton.connections import ConnectionFields
-    from baton.sources.runner import run_source
-    from baton_sandbox.server import SandboxServer
-
-    with SandboxServer(world_path) as server:
-        server.set_clock(until)
-        for source in SOURCES:
-            connection = ConnectionFields(conn_id=f"{source}_default", host=server.url,
-                                          login="baton-e2e-client", password="baton-e2e-secret")
-            run_source(source, connection, warehouse_url, start=BACKFILL_FROM, end=until)
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +52,7 @@ def built(request, server_url):
     name, url = _create_database(server_url, "baton_analysts_e2e")
     started = time.monotonic()
     ensure_raw_tables(url)
-    _extract(world_path, url, world_end)
+    extract_world(world_path, url, world_end)
     extracted = time.monotonic() - started
     marts = ["fct_handoffs", "fct_funnel_leaks", "dim_leak_types", "dim_owners", "fct_opportunities", "fct_attribution",
              "rpt_funnel_conversion", "rpt_lead_quality_by_source"]

@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 import psycopg
 import pytest
 
-from tests.e2e.test_leaks_against_planted_truth import _extract
+from baton_sandbox.testing import extract_world
 
 pytestmark = pytest.mark.timeout(1200)
 
@@ -62,7 +62,7 @@ def checked(request, server_url, sandbox_world_factory):
     name, url = _create_database(server_url, "baton_context_e2e")
     try:
         ensure_raw_tables(url)
-        _extract(world, url, world_end)
+        extract_world(world, url, world_end)
         extracted = time.monotonic()
         result = dbt(["build", "--select", "+fct_funnel_leaks", "--exclude", "resource_type:test",
                       "resource_type:unit_test"], url, vars={"as_of": world_end_text}, target_name="context_flags_e2e")

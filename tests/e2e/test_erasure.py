@@ -13,7 +13,7 @@ from datetime import datetime
 import psycopg
 import pytest
 
-from tests.e2e.test_leaks_against_planted_truth import _extract
+from baton_sandbox.testing import extract_world
 
 pytestmark = pytest.mark.timeout(1200)
 
@@ -75,7 +75,7 @@ def test_a_forgotten_person_is_nowhere_after_the_next_extract_and_build(e2e_worl
     try:
         started = time.monotonic()
         ensure_raw_tables(url)
-        _extract(e2e_world, url, world_end)
+        extract_world(e2e_world, url, world_end)
         _build(url, world_end_text)
         with psycopg.connect(url) as conn:
             person_id, email = conn.execute("""
@@ -100,7 +100,7 @@ def test_a_forgotten_person_is_nowhere_after_the_next_extract_and_build(e2e_worl
         with psycopg.connect(url) as conn:
             # Extract everything again from the start, as a re-backfill would: the vendors still hold the person.
             conn.execute("delete from baton_meta.sync_state")
-        _extract(e2e_world, url, world_end)
+        extract_world(e2e_world, url, world_end)
         _build(url, world_end_text)
 
         with psycopg.connect(url) as conn:

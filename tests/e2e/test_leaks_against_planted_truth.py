@@ -18,31 +18,19 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import datetime
 
 import psycopg
 import pytest
 
+from baton_sandbox.testing import extract_world
+
 pytestmark = pytest.mark.timeout(900)
 
-SOURCES = ("salesforce", "marketo", "hubspot")
-BACKFILL_FROM = datetime(2020, 1, 1, tzinfo=timezone.utc)
 LEAK_TYPES = ("black_hole", "slow_response", "misrouted", "premature_give_up", "rejected_without_reason",
               "context_stripped", "duplicate_outreach", "existing_customer_prospected", "stalled")
 Z = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'"
 
-
-def _extract(world_path, warehouse_url: str, until: datetime) -> None:
-    from baton.connections import ConnectionFields
-    from baton.sources.runner import run_source
-    from baton_sandbox.server import SandboxServer
-
-    with SandboxServer(world_path) as server:
-        server.set_clock(until)
-        for source in SOURCES:
-            connection = ConnectionFields(conn_id=f"{source}_default", host=server.url,
-                                          login="baton-e2e-client", password="baton-e2e-secret")
-            run_source(source, connection, warehouse_url, start=BACKFILL_FROM, end=until)
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +52,7 @@ def built(request, tmp_path_factory, server_url):
 
     name, url = _create_database(server_url, "baton_leaks_e2e")
     ensure_raw_tables(url)
-    _extract(world_path, url, world_end)
+    extract_world(world_path, url, world_end)
     funnel = ["fct_handoffs", "fct_funnel_leaks", "rpt_funnel_leak_summary", "rpt_lead_quality_by_source",
               "rpt_funnel_conversion"]
     started = time.monotonic()

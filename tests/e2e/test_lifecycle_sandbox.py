@@ -23,8 +23,8 @@ from datetime import datetime, timedelta, timezone
 import psycopg
 import pytest
 
-SOURCES = ("salesforce", "marketo", "hubspot")
-BACKFILL_FROM = datetime(2020, 1, 1, tzinfo=timezone.utc)
+from baton_sandbox.testing import extract_world
+
 CORE_MARTS = ("dim_people", "dim_people_identities", "dim_accounts", "dim_owners", "fct_lifecycle_stage_history",
               "fct_opportunities", "fct_touchpoints")
 CORE = ["--select", "+path:models/marts/core", "--indirect-selection", "cautious"]
@@ -42,18 +42,6 @@ def _z(instant: datetime | None) -> str | None:
 def _world_path(request, tmp_path_factory):
     return request.getfixturevalue("e2e_world")
 
-
-def _extract(world_path, warehouse_url: str, until: datetime) -> None:
-    from baton.connections import ConnectionFields
-    from baton.sources.runner import run_source
-    from baton_sandbox.server import SandboxServer
-
-    with SandboxServer(world_path) as server:
-        server.set_clock(until)
-        for source in SOURCES:
-            connection = ConnectionFields(conn_id=f"{source}_default", host=server.url, login="baton-e2e-client",
-                                          password="baton-e2e-secret")
-            run_source(source, connection, warehouse_url, start=BACKFILL_FROM, end=until)
 
 
 def _build(warehouse_url: str, as_of: datetime, *extra: str) -> float:
@@ -80,10 +68,10 @@ def pipeline(request, tmp_path_factory, server_url):
     try:
         ensure_raw_tables(url)
         timings = {}
-        _extract(world_path, url, day_before)
+        extract_world(world_path, url, day_before)
         # dbt's own tests run once, on the incremental build the comparisons read
         timings["dbt_build_full_s"] = _build(url, day_before, *WITHOUT_TESTS)
-        _extract(world_path, url, world_end)
+        extract_world(world_path, url, world_end)
         timings["dbt_build_incremental_s"] = _build(url, world_end)
         truth = compute_truth(store, world_end)
         print(f"\nlifecycle e2e on {os.path.basename(str(world_path))}: "

@@ -314,3 +314,18 @@ def e2e_world(request, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("e2e") / f"world-{people}-7.sqlite"
     build_world(path, people=people, seed=7).close()
     return path
+
+
+def extract_world(world_path, warehouse_url: str, until: datetime) -> None:
+    """Extract every source of a sandbox world into the warehouse, from its whole history up to
+    `until`, through Baton's own runner against the sandbox APIs (what the e2e tests build on)."""
+    from baton.connections import ConnectionFields
+    from baton.sources.registry import source_names
+    from baton.sources.runner import run_source
+
+    with SandboxServer(world_path) as server:
+        server.set_clock(until)
+        for source in source_names():
+            connection = ConnectionFields(conn_id=f"{source}_default", host=server.url,
+                                          login="baton-e2e-client", password="baton-e2e-secret")
+            run_source(source, connection, warehouse_url, start=datetime(2020, 1, 1, tzinfo=UTC), end=until)
