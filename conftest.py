@@ -12,5 +12,6 @@ os.environ.update(airflow_env())
 
 pytest_plugins = [
     "tests.fixtures.warehouse",
+    "tests.fixtures.e2e",
     "baton_sandbox.testing",
 ]

@@ -21,12 +21,9 @@ import math
 import shutil
 import subprocess
 import time
-from datetime import datetime
 
 import psycopg
 import pytest
-
-from baton_sandbox.testing import extract_world
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -35,34 +32,9 @@ PERIOD_DAYS = 28
 
 
 @pytest.fixture(scope="module")
-def built(request, server_url):
-    """(url, world_end, planted handoffs): the default world's marts in a database of this module."""
-    from baton.build.dbt import dbt, ensure_raw_tables
-    from baton_sandbox.store import WorldStore
-    from baton_sandbox.truth import compute_truth
-    from tests.fixtures.warehouse import _create_database, _drop_database
-
-    world_path = request.getfixturevalue("e2e_world")
-    store = WorldStore(world_path, readonly=True)
-    world_end_text = store.meta("world_end")
-    world_end = datetime.fromisoformat(world_end_text.replace("Z", "+00:00"))
-    truth = compute_truth(store, world_end)
-    store.close()
-
-    name, url = _create_database(server_url, "baton_analysts_e2e")
-    started = time.monotonic()
-    ensure_raw_tables(url)
-    extract_world(world_path, url, world_end)
-    extracted = time.monotonic() - started
-    marts = ["fct_handoffs", "fct_funnel_leaks", "dim_leak_types", "dim_owners", "fct_opportunities", "fct_attribution",
-             "rpt_funnel_conversion", "rpt_lead_quality_by_source"]
-    started = time.monotonic()
-    result = dbt(["build", "--select", *[f"+{model}" for model in marts], "--exclude", "test_type:data",
-                  "test_type:unit"], url, vars={"as_of": world_end_text}, target_name="analysts_e2e")
-    assert result.success, (result.exception, result.failures()[:5])
-    print(f"\nanalyst surfaces e2e: extract {extracted:.1f}s, dbt build {time.monotonic() - started:.1f}s")
-    yield url, world_end, truth["handoffs"]
-    _drop_database(server_url, name)
+def built(e2e_built):
+    """(url, world_end, planted handoffs): the default world built once for the session (tests/fixtures/e2e.py)."""
+    return e2e_built.url, e2e_built.world_end, e2e_built.truth["handoffs"]
 
 
 def _rows(url: str, sql: str, params=None) -> list[tuple]:

@@ -10,11 +10,12 @@ It runs on the default demo world (3,000 people, seed 7: the `e2e_world` fixture
 
     WAREHOUSE_URL=postgresql://postgres@127.0.0.1:5432/postgres \
         .venv/bin/pytest tests/e2e/test_attribution_sandbox.py -s
+
+The world is extracted and built once for the session (`e2e_built`, tests/fixtures/e2e.py).
 """
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from datetime import datetime, timezone
 
@@ -24,67 +25,17 @@ import pytest
 from baton_sandbox.truth.attribution import MODELS, Opportunity, Touch, expected_credits, expected_money
 
 TOLERANCE = 1e-9
-SOURCES = ("salesforce", "marketo", "hubspot")
-BACKFILL_FROM = datetime(2020, 1, 1, tzinfo=timezone.utc)
 
 
 def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
 
 
-def _world_path(request, tmp_path_factory):
-    return request.getfixturevalue("e2e_world")
-
-
-def run_pipeline(world_path, warehouse_url: str, as_of: datetime, timings: dict) -> None:
-    """Extract every source from a sandbox server over the world, load it, build the marts."""
-    from baton.build.dbt import dbt, ensure_raw_tables
-    from baton.connections import ConnectionFields
-    from baton.sources.runner import run_source
-    from baton_sandbox.server import SandboxServer
-
-    ensure_raw_tables(warehouse_url)
-    started = time.monotonic()
-    with SandboxServer(world_path) as server:
-        for source in SOURCES:
-            connection = ConnectionFields(conn_id=f"{source}_default", host=server.url, login="baton-e2e-client",
-                                          password="baton-e2e-secret")
-            run_source(source, connection, warehouse_url, start=BACKFILL_FROM, end=as_of)
-    timings["extract_load_s"] = time.monotonic() - started
-    vars = {"as_of": as_of.strftime("%Y-%m-%dT%H:%M:%SZ")}
-    started = time.monotonic()
-    # Seeds and models first, then the attribution tests: an unrelated upstream test must not hide attribution.
-    seeded = dbt(["seed"], warehouse_url, vars=vars, target_name="attribution_e2e")
-    assert seeded.success, (seeded.exception, seeded.failures()[:5])
-    built = dbt(["run", "--select", "+rpt_attribution_by_channel"], warehouse_url, vars=vars,
-                target_name="attribution_e2e")
-    assert built.success, (built.exception, built.failures()[:5])
-    timings["dbt_run_to_attribution_s"] = time.monotonic() - started
-    timings["attribution_models_s"] = sum(r["execution_time"] or 0 for r in built.results
-                                          if "attribution" in (r["name"] or ""))
-    tested = dbt(["test", "--select", "int_attribution_touchpoints_in_window+"], warehouse_url, vars=vars,
-                 target_name="attribution_e2e")
-    assert tested.success, tested.failures()[:5]
-
-
 @pytest.fixture(scope="module")
-def pipeline(request, tmp_path_factory, server_url):
-    from baton_sandbox.store import WorldStore
-    from baton_sandbox.truth import compute_truth
-    from tests.fixtures.warehouse import _create_database, _drop_database
-
-    world_path = _world_path(request, tmp_path_factory)
-    store = WorldStore(world_path, readonly=True)
-    as_of = _instant(store.meta("world_end"))
-    name, url = _create_database(server_url, "baton_attr_e2e")
-    timings: dict = {}
-    try:
-        run_pipeline(world_path, url, as_of, timings)
-        truth = compute_truth(store, as_of)
-        print("attribution e2e timings:", {key: round(value, 1) for key, value in timings.items()})
-        yield url, truth, as_of
-    finally:
-        _drop_database(server_url, name)
+def pipeline(e2e_built):
+    """(url, truth, as_of): the default world extracted and built once for the session, every dbt
+    test passing (tests/fixtures/e2e.py)."""
+    return e2e_built.url, e2e_built.truth, e2e_built.world_end
 
 
 def _warehouse_ids(url: str):

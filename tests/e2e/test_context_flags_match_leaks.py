@@ -10,8 +10,9 @@ own when present, else its primary associated company's.
 Worlds: the default demo world (`e2e_world`: 3,000 people, seed 7; `BATON_E2E_PEOPLE` picks
 another size), and two 500-person worlds where HubSpot keeps firmographics only on the
 associated company (`company_only`) or only on the contact (`contact_only`). Each is extracted
-through the sandbox APIs as of its end into a fresh database, dbt builds the funnel (as_of = the
-world's end), and the gate's flag step refreshes quality.lead_context_flags from those marts.
+through the sandbox APIs as of its end, dbt builds the funnel (as_of = the world's end: the
+default world once for the session, `e2e_built`; each variant into a fresh database), and the
+gate's flag step refreshes quality.lead_context_flags from those marts.
 
     WAREHOUSE_URL=postgresql://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/pytest tests/e2e/test_context_flags_match_leaks.py -s
@@ -42,16 +43,18 @@ def _second(instant: str) -> str:
 def checked(request, server_url, sandbox_world_factory):
     """(world name, truth, warehouse handoffs with context_stripped, flagged (handoff, field) rows, record keys)."""
     from baton.build.dbt import dbt, ensure_raw_tables
-    from baton.quality.context_flags import refresh_lead_context_flags
-    from baton.quality.schema import ensure_quality_schema
     from baton_sandbox.store import WorldStore
     from baton_sandbox.truth import compute_truth
     from tests.fixtures.warehouse import _create_database, _drop_database
 
     variant = request.param
+    if variant == "default":
+        # The session's default world, already built with every dbt test (tests/fixtures/e2e.py).
+        built = request.getfixturevalue("e2e_built")
+        yield variant, built.truth, *_flagged(built.url, built.world_end, variant)
+        return
     started = time.monotonic()
-    world = request.getfixturevalue("e2e_world") if variant == "default" else \
-        sandbox_world_factory(people=VARIANT_PEOPLE, hubspot_firmographics=variant)
+    world = sandbox_world_factory(people=VARIANT_PEOPLE, hubspot_firmographics=variant)
     store = WorldStore(world, readonly=True)
     world_end_text, people = store.meta("world_end"), store.meta("people")
     world_end = datetime.fromisoformat(world_end_text.replace("Z", "+00:00"))
@@ -68,24 +71,33 @@ def checked(request, server_url, sandbox_world_factory):
                       "resource_type:unit_test"], url, vars={"as_of": world_end_text}, target_name="context_flags_e2e")
         assert result.success, (result.exception, result.failures()[:5])
         transformed = time.monotonic()
-        with psycopg.connect(url) as conn:
-            ensure_quality_schema(conn)
-            refresh_lead_context_flags(conn, intermediate_schema="intermediate", marts_schema="marts",
-                                       checked_at=world_end, run_id=f"e2e-{variant}")
-            conn.commit()
-            stripped = {row[0] for row in conn.execute(
-                "select handoff_id from marts.fct_funnel_leaks where leak_type = 'context_stripped'")}
-            flags = conn.execute("select handoff_id, field_name from quality.lead_context_flags").fetchall()
-            records = {row[0]: (row[1], row[2], row[3]) for row in conn.execute(f"""
-                select handoff_id, crm_source_system, crm_source_id,
-                       to_char(handed_off_at at time zone 'UTC', {Z})
-                from marts.fct_handoffs""")}
+        stripped, flags, records = _flagged(url, world_end, variant)
         print(f"\ncontext e2e [{variant}, {people} people]: world+truth {built_world - started:.1f}s, "
               f"extract {extracted - built_world:.1f}s, dbt {transformed - extracted:.1f}s, "
               f"flags {time.monotonic() - transformed:.1f}s")
         yield variant, truth, stripped, flags, records
     finally:
         _drop_database(server_url, name)
+
+
+def _flagged(url: str, checked_at: datetime, variant: str):
+    """Refresh the context flags of the built marts; (context_stripped handoffs, flags, record keys)."""
+    from baton.quality.context_flags import refresh_lead_context_flags
+    from baton.quality.schema import ensure_quality_schema
+
+    with psycopg.connect(url) as conn:
+        ensure_quality_schema(conn)
+        refresh_lead_context_flags(conn, intermediate_schema="intermediate", marts_schema="marts",
+                                   checked_at=checked_at, run_id=f"e2e-{variant}")
+        conn.commit()
+        stripped = {row[0] for row in conn.execute(
+            "select handoff_id from marts.fct_funnel_leaks where leak_type = 'context_stripped'")}
+        flags = conn.execute("select handoff_id, field_name from quality.lead_context_flags").fetchall()
+        records = {row[0]: (row[1], row[2], row[3]) for row in conn.execute(f"""
+            select handoff_id, crm_source_system, crm_source_id,
+                   to_char(handed_off_at at time zone 'UTC', {Z})
+            from marts.fct_handoffs""")}
+    return stripped, flags, records
 
 
 def test_context_stripped_leaks_name_exactly_the_handoffs_with_context_flags(checked):

@@ -8,7 +8,8 @@ It runs on the default demo world (3,000 people, seed 7: the `e2e_world` fixture
     WAREHOUSE_URL=postgresql://postgres@127.0.0.1:5432/postgres \
         .venv/bin/pytest tests/e2e/test_leaks_against_planted_truth.py -s
 
-The world is extracted through the sandbox's APIs as of its end and built with as_of = its end.
+The world is extracted through the sandbox's APIs as of its end and built with as_of = its end, once for
+the session (`e2e_built`, tests/fixtures/e2e.py).
 
 Planted people are matched to warehouse people through their source records, handoffs by
 (person, handed_off_at), owners by their ids in the vendor's system.
@@ -16,14 +17,10 @@ Planted people are matched to warehouse people through their source records, han
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
-from datetime import datetime
 
 import psycopg
 import pytest
-
-from baton_sandbox.testing import extract_world
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -34,38 +31,9 @@ Z = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'"
 
 
 @pytest.fixture(scope="module")
-def built(request, tmp_path_factory, server_url):
-    from baton.build.dbt import dbt, ensure_raw_tables
-    from baton_sandbox.store import WorldStore
-    from baton_sandbox.truth import compute_truth
-    from tests.fixtures.warehouse import _create_database, _drop_database
-
-    world_path = request.getfixturevalue("e2e_world")
-    sized = WorldStore(world_path, readonly=True)
-    people = sized.meta("people")
-    sized.close()
-    store = WorldStore(world_path, readonly=True)
-    world_end_text = store.meta("world_end")
-    world_end = datetime.fromisoformat(world_end_text.replace("Z", "+00:00"))
-    truth = compute_truth(store, world_end)
-    store.close()
-
-    name, url = _create_database(server_url, "baton_leaks_e2e")
-    ensure_raw_tables(url)
-    extract_world(world_path, url, world_end)
-    funnel = ["fct_handoffs", "fct_funnel_leaks", "rpt_funnel_leak_summary", "rpt_lead_quality_by_source",
-              "rpt_funnel_conversion"]
-    started = time.monotonic()
-    # Seeds and every model upstream, without the other areas' data tests; then the funnel's own tests.
-    result = dbt(["build", "--select", *[f"+{model}" for model in funnel], "dim_owners", "--exclude", "test_type:data",
-                  "test_type:unit"], url, vars={"as_of": world_end_text}, target_name="leaks_e2e")
-    assert result.success, (result.exception, result.failures()[:5])
-    seconds = time.monotonic() - started
-    result = dbt(["test", "--select", *funnel], url, vars={"as_of": world_end_text}, target_name="leaks_e2e")
-    assert result.success, (result.exception, result.failures()[:5])
-    print(f"\nleaks e2e ({people} people): dbt build {seconds:.1f}s")
-    yield url, truth
-    _drop_database(server_url, name)
+def built(e2e_built):
+    """(url, truth): the default world built once for the session (tests/fixtures/e2e.py)."""
+    return e2e_built.url, e2e_built.truth
 
 
 def _rows(url: str, sql: str) -> list[tuple]:
