@@ -13,5 +13,7 @@ os.environ.update(airflow_env())
 pytest_plugins = [
     "tests.fixtures.warehouse",
     "tests.fixtures.e2e",
+    "tests.fixtures.slack",
+    "tests.fixtures.airflow_home",
     "baton_sandbox.testing",
 ]

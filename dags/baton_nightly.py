@@ -8,6 +8,9 @@ The data interval is the UTC day before the run's date; its end is the run's as-
     extract_<source> (one task per registered source) → as_of → prepare → dbt_build → mark_built
     → check_and_publish → digest
 
+A manual run may ask (params, `baton run --full-refresh / --since / --vars`) for a full refresh,
+a backfill start, or dbt vars of its own (docs/operations.md).
+
 From as_of on it is the same chain as baton_transform (baton.airflow.dags.build_check_publish),
 with the dbt build as one task (a Cosmos task per model pays dbt's start-up each time, which an
 in-process run never wins back).
@@ -17,7 +20,14 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from baton.airflow.dags import DEFAULT_ARGS, START_DATE, build_check_publish, extract_all_sources, nightly_timetable
+from baton.airflow.dags import (
+    DEFAULT_ARGS,
+    START_DATE,
+    build_check_publish,
+    extract_all_sources,
+    nightly_timetable,
+    run_params,
+)
 
 
 @dag(
@@ -28,6 +38,7 @@ from baton.airflow.dags import DEFAULT_ARGS, START_DATE, build_check_publish, ex
     max_active_runs=1,
     tags=["baton", "nightly", "demo"],
     default_args=DEFAULT_ARGS,
+    params=run_params(),
     doc_md=__doc__,
 )
 def baton_nightly():

@@ -12,7 +12,9 @@ the latest watermark the loaders recorded).
     → digest
 
 A correctness failure stops at check_and_publish: the marts analysts query stay the previous
-run's, and the task's error names every failed check (docs/quality.md).
+run's, and the task's error names every failed check (docs/quality.md). A manual run may ask for
+`dbt build --full-refresh` or dbt vars of its own (params `full_refresh`, `dbt_vars`); the Airflow
+Variable `baton_dbt_vars` holds a deployment's vars (docs/operations.md).
 
 Parsing runs no dbt and touches no database: the dbt graph comes from the render manifest that
 ships in the package (dbt_project/render_manifest.json: `dbt parse` of the project, trimmed to what
@@ -28,7 +30,7 @@ import os
 
 from airflow.sdk import dag, task
 
-from baton.airflow.dags import DEFAULT_ARGS, START_DATE, build_check_publish, raw_assets
+from baton.airflow.dags import DEFAULT_ARGS, START_DATE, build_check_publish, raw_assets, run_params
 
 
 @dag(
@@ -39,6 +41,7 @@ from baton.airflow.dags import DEFAULT_ARGS, START_DATE, build_check_publish, ra
     max_active_runs=1,
     tags=["baton", "transform", "dbt", "quality"],
     default_args=DEFAULT_ARGS,
+    params=run_params(extract=False),
     doc_md=__doc__,
 )
 def baton_transform():

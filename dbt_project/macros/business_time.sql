@@ -6,6 +6,7 @@
       business_day_end     local end of the working day, "HH:MM" (default 17:00)
       business_weekdays    ISO weekdays that are working days, 1 = Monday (default 1-5)
       seed business_holidays  local dates that are not working days (empty by default)
+      holiday_dates        more such dates (default none; Baton fills it from holiday_country)
     int_business_calendar holds one row per local date with that day's working window (built
     from local timestamps converted with AT TIME ZONE, so a daylight-saving change moves the
     window's UTC instants, never its length in local hours) and the business seconds of every

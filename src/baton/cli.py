@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "baton.notify.report",          # report
     "baton.warehouse_cli",   # warehouse start / stop / url / grant, and forget (warehouse administration)
     "baton.metrics",         # metrics query / validate / list
+    "baton.build.holidays",  # holidays (business_holidays seed rows from the `holidays` package)
 )
 ENTRY_POINT_GROUP = "baton.commands"
 

@@ -5,10 +5,14 @@ day before D; its end is the as-of instant) against whatever connections and war
 environment names. (`baton demo`, from the sandbox package, runs the same thing against the
 sandbox.) Airflow's chatter goes to a log file; the terminal shows each task as it
 starts and ends, then a summary of what landed and what was built.
+
+`--full-refresh`, `--since T` and `--vars '{...}'` become the run's params (its conf), exactly
+what a manual run triggered in Airflow's UI would ask for (docs/operations.md).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -30,7 +34,35 @@ def register(subcommands) -> None:
     run = subcommands.add_parser("run", help="run the nightly pipeline for one date (extract, load, dbt build, checks)")
     run.add_argument("--date", type=date.fromisoformat, default=None,
                      help="the night to run, YYYY-MM-DD: data up to 00:00 UTC of that date (default: today)")
+    run.add_argument("--full-refresh", action="store_true",
+                     help="extract every stream from its backfill start (watermarks ignored) and dbt build --full-refresh")
+    run.add_argument("--since", metavar="INSTANT",
+                     help="extract from this ISO date or instant instead of each stream's watermark")
+    run.add_argument("--vars", metavar="YAML",
+                     help="dbt vars for every dbt invocation of this run, as dbt's --vars takes them,"
+                          " e.g. '{\"sla_business_minutes\": 240}'")
     run.set_defaults(handler=_run_command)
+
+
+def run_conf(*, full_refresh: bool = False, since: str | None = None, vars: str | None = None) -> dict:
+    """The options of `baton run` as baton_nightly's params (its run conf); ValueError on bad input."""
+    from baton.build.dbt import parse_vars
+    from baton.instants import iso_z, parse_instant
+
+    conf: dict = {}
+    if full_refresh and since:
+        raise ValueError("--full-refresh reads from the start and --since from an instant: give one of them")
+    if full_refresh:
+        conf["full_refresh"] = True
+    if since:
+        try:
+            conf["since"] = iso_z(parse_instant(since), micros=True)
+        except ValueError:
+            raise ValueError(f"--since {since!r} is not an ISO date or instant (e.g. 2026-03-01)") from None
+    dbt_vars = parse_vars(vars)
+    if dbt_vars:
+        conf["dbt_vars"] = dbt_vars
+    return conf
 
 
 # -- Airflow in a subprocess -------------------------------------------------------------------
@@ -72,8 +104,10 @@ class AirflowBusy(RuntimeError):
     """Another `baton run` is using the same Airflow metadata database."""
 
 
-def run_nightly(run_date: date, env: dict[str, str] | None = None, *, echo=print) -> dict:
+def run_nightly(run_date: date, env: dict[str, str] | None = None, *, echo=print, conf: dict | None = None) -> dict:
     """Run baton_nightly for one date in-process; stream progress; return the run's outcome.
+
+    `conf` is the run's params (run_conf: full_refresh, since, dbt_vars); none: the scheduled behaviour.
 
     Airflow runs in its own process group: SIGINT and SIGTERM are forwarded to the whole group,
     and whatever is left of it is killed when this returns (or, on Linux, when this process dies).
@@ -100,15 +134,16 @@ def run_nightly(run_date: date, env: dict[str, str] | None = None, *, echo=print
     with _airflow_db_lock(env, log_file), warehouse_held_by_run(
             env["WAREHOUSE_URL"], f"baton run {run_id} pid {os.getpid()} on {socket.gethostname()}"):
         ensure_airflow_db(env)
-        echo(f"baton: nightly run for {run_date} (as of {run_date}T00:00Z); Airflow's log: {log_file}")
+        asked = f"; asked for {', '.join(sorted(conf))}" if conf else ""
+        echo(f"baton: nightly run for {run_date} (as of {run_date}T00:00Z{asked}); Airflow's log: {log_file}")
         try:
-            outcome = _run_dag_test(run_date, env, log_file, echo)
+            outcome = _run_dag_test(run_date, env, log_file, echo, conf or {})
         finally:
             _release_warehouse(env["WAREHOUSE_URL"], run_id, echo)
     return {**outcome, "log": str(log_file), "warehouse_url": env["WAREHOUSE_URL"], "run_id": run_id}
 
 
-def _run_dag_test(run_date: date, env: dict[str, str], log_file: Path, echo) -> dict:
+def _run_dag_test(run_date: date, env: dict[str, str], log_file: Path, echo, conf: dict) -> dict:
     started = time.monotonic()
     task_started: dict[str, float] = {}
     task_states: dict[str, str] = {}
@@ -117,7 +152,13 @@ def _run_dag_test(run_date: date, env: dict[str, str], log_file: Path, echo) -> 
     state, interrupted = "unknown", []
     failures: deque[str] = deque(maxlen=40)  # the last errors, shown when the run fails
     with open(log_file, "w") as out:
-        proc = subprocess.Popen([_airflow(env), "dags", "test", NIGHTLY_DAG, run_date.isoformat()], env=env,
+        command = [_airflow(env), "dags", "test", NIGHTLY_DAG, run_date.isoformat()]
+        dag_file = Path(env["AIRFLOW__CORE__DAGS_FOLDER"]) / f"{NIGHTLY_DAG}.py"
+        if dag_file.is_file():  # parse this one file, not the whole folder (seconds on every run)
+            command += ["--dagfile-path", str(dag_file)]
+        if conf:
+            command += ["--conf", json.dumps(conf, default=str)]
+        proc = subprocess.Popen(command, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
                                 start_new_session=True, preexec_fn=_die_with_parent)
         assert proc.stdout is not None
@@ -360,7 +401,12 @@ def _run_command(args) -> int:
     from baton.build.lease import WarehouseBusy
 
     try:
-        result = run_nightly(args.date or _default_run_date())
+        conf = run_conf(full_refresh=args.full_refresh, since=args.since, vars=args.vars)
+    except ValueError as bad:
+        print(f"baton run: {bad}")
+        return 2
+    try:
+        result = run_nightly(args.date or _default_run_date(), conf=conf)
     except (AirflowBusy, WarehouseBusy) as busy:
         print(f"baton: {busy}\nbaton: FAILED (not started)")
         return 1

@@ -1,57 +1,29 @@
-"""The nightly leak digest reaches a real HTTP receiver on 127.0.0.1 in Slack's incoming-webhook format."""
+"""The nightly leak digest reaches a real HTTP receiver on 127.0.0.1 in Slack's incoming-webhook format,
+through the Slack provider's hook on the `baton_slack` connection (the failure alerts' connection)."""
 
 from __future__ import annotations
 
 import csv
-import json
-import threading
+import logging
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import psycopg
 import pytest
 
 from baton.notify.digest import DigestFailed, post_digest, render_digest
 from baton.paths import DBT_PROJECT_DIR
+from tests.fixtures.slack import WEBHOOK_PATH_SECRET
 from tests.fixtures.warehouse import publish_leak_types
 
 AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
 
-class Receiver:
-    """A local webhook: records each JSON body, answers with `status`."""
-
-    def __init__(self):
-        self.bodies: list[dict] = []
-        self.status = 200
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length", 0))
-                receiver.bodies.append(json.loads(self.rfile.read(length)))
-                self.send_response(receiver.status)
-                self.end_headers()
-                self.wfile.write(b"ok" if receiver.status == 200 else b"invalid_payload")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/services/T000/B000/secret"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def receiver():
-    server = Receiver()
-    yield server
-    server.close()
+def receiver(slack_receiver, monkeypatch):
+    """The local webhook, named by the `baton_slack` connection (type slackwebhook) in the environment."""
+    monkeypatch.delenv("BATON_DIGEST_WEBHOOK_URL", raising=False)
+    monkeypatch.setenv("AIRFLOW_CONN_BATON_SLACK", slack_receiver.connection)
+    return slack_receiver
 
 
 PEOPLE = [("p1", "Ada", "Lovelace", "ada@acme.test"), ("p2", "Bob", "Stone", "bob@globex.test"),
@@ -103,7 +75,7 @@ def section_lines(body: dict) -> list[str]:
 def test_the_webhook_receives_new_leaks_black_holes_and_sla_breaches_first(fresh_warehouse, receiver):
     make_leak_marts(fresh_warehouse, TONIGHTS_LEAKS)
 
-    result = post_digest(fresh_warehouse, as_of=AS_OF, url=receiver.url)
+    result = post_digest(fresh_warehouse, as_of=AS_OF)
 
     assert result["status"] == "sent" and result["leaks"] == 4
     assert len(receiver.bodies) == 1
@@ -126,11 +98,11 @@ def test_the_webhook_receives_new_leaks_black_holes_and_sla_breaches_first(fresh
 
 def test_a_second_digest_sends_only_the_leaks_not_sent_before(fresh_warehouse, receiver):
     make_leak_marts(fresh_warehouse, TONIGHTS_LEAKS)
-    post_digest(fresh_warehouse, as_of=AS_OF, url=receiver.url)
+    post_digest(fresh_warehouse, as_of=AS_OF)
     make_leak_marts(fresh_warehouse, [("l-new", "black_hole", "p2", "h7", "u2", AS_OF + timedelta(hours=20),
                                        "high", "no sales touch in 2410 business minutes")])
 
-    result = post_digest(fresh_warehouse, as_of=AS_OF + timedelta(days=1), url=receiver.url)
+    result = post_digest(fresh_warehouse, as_of=AS_OF + timedelta(days=1))
 
     assert result["leaks"] == 1
     lines = section_lines(receiver.bodies[1])
@@ -141,34 +113,55 @@ def test_a_refused_digest_keeps_its_leaks_for_the_next_one(fresh_warehouse, rece
     make_leak_marts(fresh_warehouse, TONIGHTS_LEAKS)
     receiver.status = 400
     with pytest.raises(DigestFailed) as failure:
-        post_digest(fresh_warehouse, as_of=AS_OF, url=receiver.url)
-    assert "secret" not in str(failure.value)  # the webhook URL's path is the credential
+        post_digest(fresh_warehouse, as_of=AS_OF)
+    assert WEBHOOK_PATH_SECRET not in str(failure.value)  # the webhook URL's path is the credential
+    assert "HTTP 400" in str(failure.value) or "400" in str(failure.value)
 
     receiver.status = 200
-    result = post_digest(fresh_warehouse, as_of=AS_OF, url=receiver.url)
+    result = post_digest(fresh_warehouse, as_of=AS_OF)
     assert result["leaks"] == 4
     with psycopg.connect(fresh_warehouse) as conn:
         statuses = [row[0] for row in conn.execute("select status from quality.digest_log order by sent_at")]
     assert statuses == ["failed", "sent"]
 
 
-def test_the_webhook_url_comes_from_the_environment(fresh_warehouse, receiver, monkeypatch):
+def test_the_older_digest_webhook_variable_still_names_the_slack_connection(fresh_warehouse, slack_receiver,
+                                                                             monkeypatch):
+    """BATON_DIGEST_WEBHOOK_URL, the digest's setting before the baton_slack connection, still works."""
     make_leak_marts(fresh_warehouse, TONIGHTS_LEAKS[:1])
-    monkeypatch.setenv("BATON_DIGEST_WEBHOOK_URL", receiver.url)
+    monkeypatch.delenv("AIRFLOW_CONN_BATON_SLACK", raising=False)
+    monkeypatch.setenv("BATON_DIGEST_WEBHOOK_URL", slack_receiver.url)
     assert post_digest(fresh_warehouse, as_of=AS_OF)["status"] == "sent"
-    assert len(receiver.bodies) == 1
+    assert len(slack_receiver.bodies) == 1 and slack_receiver.paths[0].endswith(WEBHOOK_PATH_SECRET)
+
+
+def test_without_a_slack_connection_the_digest_is_logged_and_not_sent(fresh_warehouse, monkeypatch, caplog):
+    """No baton_slack connection: the digest is built and counted as not_configured, one log line says why."""
+    monkeypatch.delenv("AIRFLOW_CONN_BATON_SLACK", raising=False)
+    monkeypatch.delenv("BATON_DIGEST_WEBHOOK_URL", raising=False)
+    make_leak_marts(fresh_warehouse, TONIGHTS_LEAKS)
+    caplog.set_level(logging.INFO, logger="baton.notify.digest")
+
+    result = post_digest(fresh_warehouse, as_of=AS_OF)
+
+    assert result == {**result, "status": "not_configured", "leaks": 4}
+    said = [record.getMessage() for record in caplog.records if "not sent" in record.getMessage()]
+    assert len(said) == 1 and "baton_slack" in said[0]
+    with psycopg.connect(fresh_warehouse) as conn:
+        assert conn.execute("select status from quality.digest_log").fetchall() == [("not_configured",)]
+        assert conn.execute("select count(*) from quality.digest_sent_leaks").fetchone()[0] == 0
 
 
 def test_the_digest_links_the_nights_report_when_a_base_url_is_configured(fresh_warehouse, receiver, monkeypatch):
     make_leak_marts(fresh_warehouse, TONIGHTS_LEAKS[:1])
     monkeypatch.setenv("BATON_REPORT_BASE_URL", "https://intranet.example/baton/")
-    post_digest(fresh_warehouse, as_of=AS_OF, url=receiver.url, report_name="report-2026-11-01.html")
+    post_digest(fresh_warehouse, as_of=AS_OF, report_name="report-2026-11-01.html")
     blocks = receiver.bodies[0]["blocks"]
     assert "<https://intranet.example/baton/report-2026-11-01.html|" in str(blocks[-1])
 
     monkeypatch.delenv("BATON_REPORT_BASE_URL")
     make_leak_marts(fresh_warehouse, [("l-new", "stalled", "p4", None, "u2", day(1), "low", "no touch")])
-    post_digest(fresh_warehouse, as_of=AS_OF, url=receiver.url, report_name="report-2026-11-01.html")
+    post_digest(fresh_warehouse, as_of=AS_OF, report_name="report-2026-11-01.html")
     assert "report-2026-11-01" not in str(receiver.bodies[1])
 
 

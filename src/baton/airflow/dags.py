@@ -1,5 +1,6 @@
-"""What every Baton DAG is made of: the nightly timetable, default args, the Assets, one failure
-adapter, the extract DAG's shape, and the build → gate → publish chain.
+"""What every Baton DAG is made of: the nightly timetable, default args (with the failure alert),
+the run params, the Assets, one failure adapter, the extract DAG's shape, and the build → gate →
+publish chain.
 
 The files under dags/ stay one per dag_id and only call these factories, so the same work in
 two DAGs is the same code: baton_nightly and baton_transform both end in `build_check_publish`.
@@ -20,17 +21,50 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 from baton.paths import DBT_PROJECT_DIR, RENDER_MANIFEST
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
+# An ISO date or instant (what baton.instants.parse_instant reads), for the `since` param's schema.
+_ISO_INSTANT = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$"
+
+
+def _alert(context) -> None:
+    """on_failure_callback of every task: a task failed for good (after its retries), one Slack alert."""
+    from baton.notify.alerts import alert_task_failed
+
+    alert_task_failed(context)
 
 
 def default_args(env=os.environ) -> dict:
     """3 retries with backoff for scheduled runs; `baton run` lowers them for its in-process run
-    (BATON_TASK_RETRIES, BATON_TASK_RETRY_DELAY_SECONDS) so a failure surfaces in seconds, not minutes."""
+    (BATON_TASK_RETRIES, BATON_TASK_RETRY_DELAY_SECONDS) so a failure surfaces in seconds, not minutes.
+    A task that fails for good alerts (baton.notify.alerts); a retry does not."""
     if "BATON_TASK_RETRIES" not in env and "BATON_TASK_RETRY_DELAY_SECONDS" not in env:
         return {"owner": "baton", "retries": 3, "retry_delay": timedelta(minutes=1),
-                "retry_exponential_backoff": True, "max_retry_delay": timedelta(minutes=30)}
+                "retry_exponential_backoff": True, "max_retry_delay": timedelta(minutes=30),
+                "on_failure_callback": _alert}
     delay = timedelta(seconds=float(env.get("BATON_TASK_RETRY_DELAY_SECONDS", "5")))
     return {"owner": "baton", "retries": int(env.get("BATON_TASK_RETRIES", "1")), "retry_delay": delay,
-            "retry_exponential_backoff": False, "max_retry_delay": delay}
+            "retry_exponential_backoff": False, "max_retry_delay": delay, "on_failure_callback": _alert}
+
+
+def run_params(*, extract: bool = True, build: bool = True) -> dict:
+    """What a manual run may ask for (Airflow Params, validated by their schema); the defaults are
+    the scheduled behaviour. Tasks read them when they run (baton.airflow.tasks)."""
+    from airflow.sdk import Param
+
+    refresh = [*(["extract every stream from its backfill start (watermarks ignored for this run)"] if extract else []),
+               *(["run `dbt build --full-refresh`"] if build else [])]
+    description = " and ".join(refresh)
+    params = {"full_refresh": Param(False, type="boolean", title="Full refresh",
+                                    description=description[0].upper() + description[1:] + ".")}
+    if extract:
+        params["since"] = Param(None, type=["null", "string"], pattern=_ISO_INSTANT, title="Backfill start",
+                                description="Extract from this instant instead of each stream's watermark: an ISO"
+                                            " date or instant, UTC unless it names an offset (2026-03-01,"
+                                            " 2026-03-01T06:00:00Z). Empty: from the watermarks.")
+    if build:
+        params["dbt_vars"] = Param({}, type="object", title="dbt vars",
+                                   description="dbt vars for this run, over the Airflow Variable baton_dbt_vars and"
+                                               " dbt_project.yml's defaults, e.g. {\"sla_business_minutes\": 240}.")
+    return params
 
 
 DEFAULT_ARGS = default_args()
@@ -78,13 +112,14 @@ def extract_dag(source_name: str, doc_md: str):
 
     @dag(dag_id=f"baton_extract_{source.name}", schedule=nightly_timetable(), start_date=START_DATE,
          catchup=False, max_active_runs=1, tags=["baton", "extract", source.name], default_args=DEFAULT_ARGS,
-         doc_md=doc_md)
+         params=run_params(build=False), doc_md=doc_md)
     def extract_source():
         @task(map_index_template="{{ task.op_kwargs['stream'] }}")
-        def extract(stream: str, data_interval_end=None) -> list[dict]:
+        def extract(stream: str, data_interval_end=None, params=None) -> list[dict]:
             from baton.airflow import tasks
 
-            return tasks.extract(source.name, [stream], data_interval_end)
+            return tasks.extract(source.name, [stream], data_interval_end,
+                                 **tasks.extract_options(params, data_interval_end))
 
         raw_asset = Asset(source.asset_uri)
 
@@ -110,10 +145,10 @@ def extract_all_sources() -> list:
     from baton.sources.registry import source_names
 
     @task
-    def extract(source: str, data_interval_end=None) -> list[dict]:
+    def extract(source: str, data_interval_end=None, params=None) -> list[dict]:
         from baton.airflow import tasks
 
-        return tasks.extract(source, None, data_interval_end)
+        return tasks.extract(source, None, data_interval_end, **tasks.extract_options(params, data_interval_end))
 
     return [extract.override(task_id=f"extract_{name}")(name) for name in source_names()]
 
@@ -134,23 +169,25 @@ def build_check_publish(as_of, *, per_model: bool):
 
         return tasks.prepare(owner=_sequence_owner())
 
-    @task(on_failure_callback=_release_lease)
-    def dbt_build(as_of_instant: str) -> dict:
+    @task(on_failure_callback=[_release_lease, _alert])
+    def dbt_build(as_of_instant: str, params=None) -> dict:
         from baton.airflow import tasks
 
-        return fail_without_retry(tasks.dbt_build)(as_of_instant, _lease())
+        return fail_without_retry(tasks.dbt_build)(as_of_instant, _lease(), full_refresh=_full_refresh(params),
+                                                   dbt_vars=tasks.dbt_vars_for_task(params))
 
-    @task(on_failure_callback=_release_lease)
+    @task(on_failure_callback=[_release_lease, _alert])
     def mark_built(as_of_instant: str) -> str:
         from baton.airflow import tasks
 
         return fail_without_retry(tasks.mark_built)(as_of_instant, str(manifest) if per_model else None, _lease())
 
-    @task(outlets=[Asset(MARTS_ASSET_URI)], on_failure_callback=_release_lease)
-    def check_and_publish(build_id: str, as_of_instant: str) -> dict:
+    @task(outlets=[Asset(MARTS_ASSET_URI)], on_failure_callback=[_release_lease, _alert])
+    def check_and_publish(build_id: str, as_of_instant: str, params=None) -> dict:
         from baton.airflow import tasks
 
-        return fail_without_retry(tasks.check_and_publish)(as_of_instant, _lease())
+        return fail_without_retry(tasks.check_and_publish)(as_of_instant, _lease(),
+                                                           dbt_vars=tasks.dbt_vars_for_task(params))
 
     @task
     def digest(published: dict, as_of_instant: str) -> dict:
@@ -159,10 +196,10 @@ def build_check_publish(as_of, *, per_model: bool):
         return tasks.digest(as_of_instant)
 
     @task
-    def report(sent: dict, as_of_instant: str) -> dict:
+    def report(sent: dict, as_of_instant: str, params=None) -> dict:
         from baton.airflow import tasks
 
-        return tasks.report(as_of_instant)
+        return tasks.report(as_of_instant, dbt_vars=tasks.dbt_vars_for_task(params))
 
     prepared = prepare()
     build = _dbt_task_group(manifest) if per_model else dbt_build(as_of)
@@ -185,6 +222,10 @@ def _sequence_owner() -> str:
     started = f" started {run.start_date:%Y-%m-%dT%H:%M:%S.%f}" if run.start_date else ""
     return (f"{run.dag_id} {run.run_id}{started}{f', baton run {baton_run}' if baton_run else ''}"
             f" on {socket.gethostname()}")
+
+
+def _full_refresh(params) -> bool:
+    return bool((params or {}).get("full_refresh"))
 
 
 def _lease(context=None) -> str | None:
@@ -215,6 +256,18 @@ def _warehouse_in_environment(context) -> None:
     os.environ.update(dbt_env(warehouse_url_for_task()))
 
 
+def _dbt_vars_for_cosmos(context, operator) -> None:
+    """A Cosmos interceptor, before each dbt task builds its command: the run's dbt vars (the Airflow
+    Variable, the run's param, the holidays they configure) as the operator's vars. None set: no
+    --vars, so dbt keeps its partial parse."""
+    from baton.airflow.tasks import dbt_vars_for_task
+    from baton.build.dbt import effective_vars
+
+    vars = effective_vars(dbt_vars_for_task(context.get("params")))
+    if vars:
+        operator.vars = {**(operator.vars or {}), **vars}
+
+
 def _dbt_task_group(manifest):
     """One Cosmos task per seed and model, each model's tests after it, all into the shadow schemas."""
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
@@ -238,6 +291,9 @@ def _dbt_task_group(manifest):
             "append_env": True,
             "install_deps": False,
             "pre_execute": _warehouse_in_environment,
+            "interceptors": [_dbt_vars_for_cosmos],
+            # A run's full_refresh param: `--full-refresh` on every seed and model (templated at run time).
+            "full_refresh": "{{ params.get('full_refresh', False) }}",
         },
-        default_args={**DEFAULT_ARGS, "on_failure_callback": _release_lease},
+        default_args={**DEFAULT_ARGS, "on_failure_callback": [_release_lease, _alert]},
     )

@@ -2,7 +2,8 @@
 
 The DAG files and baton.airflow.dags only declare tasks; each task calls one function here.
 Credentials come from Airflow connections (or the environment outside Airflow) at run time,
-never at parse time.
+never at parse time; so do a run's options (its params: full refresh, backfill start, dbt vars)
+and the Airflow Variable `baton_dbt_vars`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import os
 from baton.instants import iso_z, now, parse_instant
 
 log = logging.getLogger("baton")
+
+DBT_VARS_VARIABLE = "baton_dbt_vars"
 
 
 def warehouse_url_for_task() -> str:
@@ -30,15 +33,62 @@ def source_connection_for_task(source: str):
     return airflow_connection(get_source(source).connection_id)
 
 
-def extract(source: str, streams: list[str] | None, end) -> list[dict]:
-    """These streams of the source (None: all) from their watermarks up to `end`, into its raw schema."""
+def extract(source: str, streams: list[str] | None, end, *, full_refresh: bool = False, since=None) -> list[dict]:
+    """These streams of the source (None: all) from their watermarks up to `end`, into its raw schema;
+    `full_refresh` reads from the backfill start instead, `since` from that instant (run params)."""
     from baton.sources.runner import run_for_task
 
     connection = source_connection_for_task(source)
     if connection is None:
         log.warning("%s: source skipped: no connection %r configured", source, _connection_id(source))
         return []
-    return run_for_task(source, streams, connection, warehouse_url_for_task(), end)
+    if full_refresh:
+        log.info("%s: full refresh: watermarks ignored, every stream read from its backfill start", source)
+    elif since is not None:
+        log.info("%s: watermarks ignored, every stream read from %s", source, iso_z(since))
+    return run_for_task(source, streams, connection, warehouse_url_for_task(), end, full_refresh=full_refresh,
+                        since=since)
+
+
+def extract_options(params, end) -> dict:
+    """A run's extract params (`full_refresh`, `since`) as extract()'s keywords; a clear error when they
+    contradict each other or the run."""
+    params = params or {}
+    full_refresh, since = bool(params.get("full_refresh")), params.get("since")
+    if not since:
+        return {"full_refresh": full_refresh, "since": None}
+    if full_refresh:
+        raise ValueError(f"params full_refresh and since ({since}) both set: a full refresh reads from the start;"
+                         " give one of them")
+    try:
+        start = parse_instant(since)
+    except ValueError:
+        raise ValueError(f"param since {since!r} is not an ISO date or instant (e.g. 2026-03-01 or"
+                         " 2026-03-01T00:00:00Z)") from None
+    if end is not None and start > parse_instant(end):
+        raise ValueError(f"param since {iso_z(start)} is after this run's end {iso_z(parse_instant(end))}:"
+                         " nothing to extract")
+    return {"full_refresh": False, "since": start}
+
+
+def dbt_vars_for_task(params) -> dict:
+    """The run's dbt vars: the Airflow Variable `baton_dbt_vars` (a YAML or JSON mapping), then the
+    run's `dbt_vars` param over it. Read when the task runs, never when the DAG is parsed."""
+    from airflow.sdk import Variable
+
+    from baton.build.dbt import parse_vars
+
+    configured = parse_vars(Variable.get(DBT_VARS_VARIABLE, default=None),
+                            f"the Airflow Variable {DBT_VARS_VARIABLE}")
+    given = (params or {}).get("dbt_vars") or {}
+    if isinstance(given, str):
+        given = parse_vars(given, "the run's dbt_vars param")
+    if not isinstance(given, dict):
+        raise ValueError(f"the run's dbt_vars param must be a mapping of var names to values; got {given!r}")
+    merged = {**configured, **given}
+    if merged:
+        log.info("dbt vars of this run: %s", ", ".join(sorted(merged)))
+    return merged
 
 
 def _connection_id(source: str) -> str:
@@ -73,16 +123,19 @@ def prepare(*, owner: str | None = None) -> dict:
     return prepare_shadow(warehouse_url_for_task(), owner=owner)
 
 
-def dbt_build(as_of: str, lease: str | None = None) -> dict:
+def dbt_build(as_of: str, lease: str | None = None, *, full_refresh: bool = False,
+              dbt_vars: dict | None = None) -> dict:
     """The whole dbt build (seeds, models, tests) into the shadow schemas, as one task."""
+    from baton.build.dbt import run_vars
     from baton.build.steps import build_into_shadow
 
-    result = build_into_shadow(warehouse_url_for_task(), as_of=parse_instant(as_of), target_name="transform",
-                               lease=lease)
+    with run_vars(dbt_vars):
+        result = build_into_shadow(warehouse_url_for_task(), as_of=parse_instant(as_of), target_name="transform",
+                                   lease=lease, full_refresh=full_refresh)
     statuses: dict[str, int] = {}
     for item in result.results:
         statuses[item["status"]] = statuses.get(item["status"], 0) + 1
-    return {"nodes": statuses}
+    return {"nodes": statuses, "full_refresh": full_refresh}
 
 
 def mark_built(as_of: str, manifest_path: str | None, lease: str | None = None) -> str:
@@ -95,11 +148,13 @@ def mark_built(as_of: str, manifest_path: str | None, lease: str | None = None) 
     return stamp(warehouse_url_for_task(), as_of=parse_instant(as_of), manifest_path=manifest_path, lease=lease)
 
 
-def check_and_publish(as_of: str, lease: str | None = None) -> dict:
+def check_and_publish(as_of: str, lease: str | None = None, *, dbt_vars: dict | None = None) -> dict:
     """The quality gate on the shadow; the atomic swap when every correctness check passes."""
+    from baton.build.dbt import run_vars
     from baton.build.steps import check_and_publish as gate_and_publish
 
-    return gate_and_publish(warehouse_url_for_task(), as_of=parse_instant(as_of), lease=lease)
+    with run_vars(dbt_vars):  # the gate's grain tests are dbt tests
+        return gate_and_publish(warehouse_url_for_task(), as_of=parse_instant(as_of), lease=lease)
 
 
 def release_lease(lease: str | None) -> bool:
@@ -109,12 +164,13 @@ def release_lease(lease: str | None) -> bool:
     return release(warehouse_url_for_task(), lease)
 
 
-def report(as_of: str) -> dict:
+def report(as_of: str, *, dbt_vars: dict | None = None) -> dict:
     """After a publish: the night's HTML report (report-<date>.html and latest.html) and the data
-    dictionary (dbt's static docs) in the reports folder."""
+    dictionary (dbt's static docs, with the run's vars) in the reports folder."""
     import shutil
     import time
 
+    from baton.build.dbt import run_vars
     from baton.notify.dictionary import write_data_dictionary
     from baton.notify.html_report import write_html_report
     from baton.paths import reports_dir
@@ -126,7 +182,8 @@ def report(as_of: str) -> dict:
     shutil.copyfile(night, partial)
     partial.replace(folder / "latest.html")  # a reader never opens half a file
     started = time.monotonic()
-    dictionary = write_data_dictionary(url, folder, as_of=instant)
+    with run_vars(dbt_vars):
+        dictionary = write_data_dictionary(url, folder, as_of=instant)
     log.info("report %s (%.1fs), data dictionary %s (%.1fs)", night, written.seconds, dictionary.path,
              time.monotonic() - started)
     return {"report": str(night), "report_s": round(written.seconds, 1), "dictionary": str(dictionary.path),
@@ -141,3 +198,4 @@ def digest(as_of: str) -> dict:
     from baton.notify.digest import post_digest
 
     return post_digest(warehouse_url_for_task(), as_of=parse_instant(as_of), report_name=report_name(as_of))
+

@@ -5,6 +5,12 @@ dbt runs in-process through `dbtRunner` with the warehouse fields in the environ
 `.baton/dbt/`, so the repository stays clean and two callers never share a target folder.
 Before a build, every raw table the sources declare exists (baton.load.schema.ensure_raw_tables),
 so the project compiles and builds even before a source has been loaded.
+
+A run's own vars (`baton run --vars`, the Airflow Variable `baton_dbt_vars`, a run's `dbt_vars`
+param) reach every dbt invocation of the run, whoever makes it (the build, the gate's grain tests,
+the data dictionary): the caller sets them once with `run_vars(...)`. `effective_vars` adds what
+the holiday vars configure (baton.build.holidays) and is what both this module and the Cosmos tasks
+pass to dbt. With no var set, no `--vars` is passed, so dbt keeps its partial parse.
 """
 
 from __future__ import annotations
@@ -14,6 +20,9 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,6 +36,51 @@ log = logging.getLogger("baton.build.dbt")
 
 # dbt's in-process runner is not re-entrant and reads its environment globally.
 _DBT_LOCK = threading.Lock()
+_RUN_VARS: ContextVar[dict | None] = ContextVar("baton_dbt_run_vars", default=None)
+
+
+def parse_vars(text: str | None, what: str = "--vars") -> dict:
+    """dbt vars written as dbt's --vars takes them: a YAML or JSON mapping (`{"sla_business_minutes": 240}`)."""
+    import yaml
+
+    if text is None or not str(text).strip():
+        return {}
+    try:
+        value = yaml.safe_load(str(text))
+    except yaml.YAMLError as error:
+        raise ValueError(f"{what} is not YAML or JSON: {str(error).splitlines()[0]}") from None
+    if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
+        raise ValueError(f"{what} must be a mapping of var names to values, like dbt's --vars"
+                         f" ('{{\"sla_business_minutes\": 240}}'); got {type(value).__name__}")
+    return value
+
+
+@contextmanager
+def run_vars(vars: dict | None) -> Iterator[dict]:
+    """Every dbt invocation inside gets these vars (explicit vars of a call win over them)."""
+    token = _RUN_VARS.set(dict(vars or {}))
+    try:
+        yield _RUN_VARS.get()
+    finally:
+        _RUN_VARS.reset(token)
+
+
+def project_vars() -> dict:
+    """The vars dbt_project.yml declares, with their defaults."""
+    import yaml
+
+    return (yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text()) or {}).get("vars") or {}
+
+
+def effective_vars(vars: dict | None = None) -> dict:
+    """The run's vars, then `vars` over them, then `holiday_dates` when a holiday country is configured."""
+    from baton.build.holidays import holiday_dates
+
+    merged = {**(_RUN_VARS.get() or {}), **(vars or {})}
+    dates = holiday_dates(merged, project_vars())
+    if dates is not None:
+        merged["holiday_dates"] = dates
+    return merged
 
 
 @dataclass
@@ -57,12 +111,12 @@ def dbt(args: list[str], warehouse_url: str, vars: dict | None = None, *,
     log_path = state_path("dbt", target_name, "logs", ".keep").parent
     full_args = [*args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
                  "--target-path", str(target_path), "--log-path", str(log_path)]
-    vars = dict(vars or {})
+    vars = effective_vars(vars)
     env = dbt_env(warehouse_url)
     # as_of travels as an env var: a new --vars value makes dbt re-parse the whole project.
     env["BATON_AS_OF"] = str(vars.pop("as_of", None) or "")
     if vars:
-        full_args += ["--vars", json.dumps(vars)]
+        full_args += ["--vars", json.dumps(vars, default=str)]  # YAML dates as ISO text
     if schema_suffix is not None:
         env["BATON_SCHEMA_SUFFIX"] = schema_suffix
     with _DBT_LOCK:

@@ -54,12 +54,14 @@ def prepare(warehouse_url: str, *, owner: str | None = None) -> dict:
 
 
 def build_into_shadow(warehouse_url: str, *, as_of: datetime, target_name: str = "nightly",
-                      lease: str | None = None):
-    """One `dbt build` (seeds, models, tests) into the shadow schemas; raise naming what failed."""
+                      lease: str | None = None, full_refresh: bool = False):
+    """One `dbt build` (seeds, models, tests; `--full-refresh` when asked) into the shadow schemas;
+    raise naming what failed."""
     from baton.build.dbt import dbt
 
     with _holding(warehouse_url, lease, "dbt_build"):
-        result = dbt(["build"], warehouse_url, vars={"as_of": iso_z(as_of)}, schema_suffix=SHADOW_SUFFIX,
+        result = dbt(["build", *(["--full-refresh"] if full_refresh else [])], warehouse_url,
+                     vars={"as_of": iso_z(as_of)}, schema_suffix=SHADOW_SUFFIX,
                      target_name=target_name)
     if not result.success:
         named = "; ".join(f"{f['name']}: {(f.get('message') or f['status'])}"[:300] for f in result.failures()[:10])

@@ -7,26 +7,23 @@ breaches first); each line names the person, the
 owner and what is overdue. A leak counts as sent only once the webhook accepted the digest, so
 a failed post is retried by the next run, never lost and never sent twice.
 
-Where it goes: `BATON_DIGEST_WEBHOOK_URL`, else the Airflow connection `baton_digest_webhook`
-(its host is the full webhook URL, or `extra: {"webhook_url": ...}`). The URL is a secret: it
-is never logged, only its host.
+Where it goes: the Slack connection `baton_slack` (type `slackwebhook`), through the Slack
+provider's hook, like the failure alerts (baton.notify.slack; `BATON_DIGEST_WEBHOOK_URL` still
+works as that connection's URL). The URL is a secret: it is never logged, only its host.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import time
 import uuid
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlparse
 
+from baton.notify import slack
 from baton.notify.leak_types import rank_sql, read_leak_types
 
 log = logging.getLogger("baton.notify.digest")
 
-WEBHOOK_ENV = "BATON_DIGEST_WEBHOOK_URL"
-WEBHOOK_CONN_ID = "baton_digest_webhook"
 REPORT_BASE_URL_ENV = "BATON_REPORT_BASE_URL"  # where the reports folder is served, e.g. an intranet path
 
 _SECTION_CHARS = 2900  # Slack: a section's text is at most 3,000 characters
@@ -35,19 +32,6 @@ _MAX_SECTIONS = 45     # Slack: at most 50 blocks per message
 
 class DigestFailed(RuntimeError):
     pass
-
-
-def webhook_url() -> str | None:
-    if os.environ.get(WEBHOOK_ENV):
-        return os.environ[WEBHOOK_ENV]
-    try:
-        from airflow.sdk import Connection
-
-        conn = Connection.get(WEBHOOK_CONN_ID)
-    except Exception:  # no Airflow here, or no such connection: no digest destination
-        return None
-    extra = conn.extra_dejson or {}
-    return extra.get("webhook_url") or conn.host or None
 
 
 def _relation_exists(conn, name: str) -> bool:
@@ -85,11 +69,6 @@ def new_leaks(conn, *, as_of: datetime, lookback_days: int = 7, marts_schema: st
     return leaks
 
 
-def _escape(text) -> str:
-    # Slack mrkdwn: &, < and > are control characters.
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def leak_line(leak: dict) -> str:
     who = leak.get("person_name") or leak.get("person_email") or f"person {leak['person_id']}"
     if leak.get("person_name") and leak.get("person_email"):
@@ -98,7 +77,8 @@ def leak_line(leak: dict) -> str:
     overdue = leak.get("detail") or leak.get("meaning") or leak["leak_type"]
     when = f", handed off {leak['handed_off_at']:%Y-%m-%d}" if leak.get("handed_off_at") else ""
     label = leak.get("label") or leak["leak_type"]
-    return f"• *{_escape(label)}*: {_escape(who)}, owner {_escape(owner)}: {_escape(overdue)}{_escape(when)}"
+    escape = slack.escape
+    return f"• *{escape(label)}*: {escape(who)}, owner {escape(owner)}: {escape(overdue)}{escape(when)}"
 
 
 def render_digest(leaks: list[dict], *, as_of: datetime, report_url: str | None = None) -> dict:
@@ -117,7 +97,7 @@ def render_digest(leaks: list[dict], *, as_of: datetime, report_url: str | None 
     title = f"Baton: {len(leaks)} new funnel leak{'s' if len(leaks) != 1 else ''} as of {day}"
     blocks: list[dict] = [
         {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": _escape(tally)}]},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": slack.escape(tally)}]},
     ]
     sections: list[list[str]] = [[]]
     for line in (leak_line(leak)[:_SECTION_CHARS] for leak in leaks):
@@ -133,43 +113,18 @@ def render_digest(leaks: list[dict], *, as_of: datetime, report_url: str | None 
     return {"text": f"{title}: {tally}", "blocks": [*blocks, *link]}
 
 
-def _post(url: str, payload: dict, *, attempts: int = 3) -> None:
-    import requests
-
-    where = urlparse(url).netloc
-    for attempt in range(1, attempts + 1):
-        try:
-            response = requests.post(url, json=payload, timeout=15)
-        except requests.RequestException as error:
-            status, detail = None, type(error).__name__
-        else:
-            if response.status_code < 300:
-                return
-            status, detail = response.status_code, response.text[:200]
-            if status < 500 and status != 429:
-                raise DigestFailed(f"digest webhook at {where} refused the digest: HTTP {status} {detail}")
-        if attempt < attempts:
-            wait = 2 ** attempt
-            if status == 429 and response.headers.get("Retry-After", "").isdigit():
-                wait = min(int(response.headers["Retry-After"]), 60)
-            log.warning("digest webhook at %s: %s (%s); retrying in %ss", where, status or "no answer", detail, wait)
-            time.sleep(wait)
-    raise DigestFailed(f"digest webhook at {where} did not accept the digest after {attempts} attempts")
-
-
 def report_link(report_name: str | None) -> str | None:
     """Where readers find the night's HTML report: BATON_REPORT_BASE_URL/<name>, when a base URL is set."""
     base = os.environ.get(REPORT_BASE_URL_ENV)
     return f"{base.rstrip('/')}/{report_name}" if base and report_name else None
 
 
-def post_digest(warehouse_url: str, *, as_of: datetime, url: str | None = None, lookback_days: int = 7,
-                marts_schema: str = "marts", report_name: str | None = None) -> dict:
+def post_digest(warehouse_url: str, *, as_of: datetime, lookback_days: int = 7, marts_schema: str = "marts",
+                report_name: str | None = None) -> dict:
     """Build the digest of new leaks and post it; remember what was sent only once it was accepted."""
     from baton.quality.schema import ensure_quality_schema
     from baton.warehouse import connect
 
-    url = url or webhook_url()
     digest_id = uuid.uuid4().hex
     with connect(warehouse_url) as conn:
         ensure_quality_schema(conn)
@@ -177,23 +132,22 @@ def post_digest(warehouse_url: str, *, as_of: datetime, url: str | None = None, 
         leaks = new_leaks(conn, as_of=as_of, lookback_days=lookback_days, marts_schema=marts_schema)
         payload = render_digest(leaks, as_of=as_of, report_url=report_link(report_name))
         now = datetime.now(timezone.utc)
-        if not url:
-            log.info("digest: %s new leak(s); no webhook configured (%s or connection %s), not sent",
-                     len(leaks), WEBHOOK_ENV, WEBHOOK_CONN_ID)
+        if not slack.configured():
+            log.info("digest: %s new leak(s), not sent: %s", len(leaks), slack.not_configured_reason())
             conn.execute("insert into quality.digest_log values (%s, %s, %s, %s, 'not_configured', null)",
                          (digest_id, as_of, now, len(leaks)))
             return {"digest_id": digest_id, "leaks": len(leaks), "status": "not_configured"}
         try:
-            _post(url, payload)
-        except DigestFailed as error:
+            where = slack.send(payload)
+        except slack.SlackFailed as error:
             conn.execute("insert into quality.digest_log values (%s, %s, %s, %s, 'failed', %s)",
                          (digest_id, as_of, now, len(leaks), str(error)))
             conn.commit()
-            raise
+            raise DigestFailed(f"digest not sent: {error}") from None
         conn.execute("insert into quality.digest_log values (%s, %s, %s, %s, 'sent', null)",
                      (digest_id, as_of, now, len(leaks)))
         with conn.cursor() as cursor:
             cursor.executemany("insert into quality.digest_sent_leaks values (%s, %s, %s) on conflict do nothing",
                                [(leak["leak_id"], digest_id, now) for leak in leaks])
-    log.info("digest: %s new leak(s) posted to %s", len(leaks), urlparse(url).netloc)
+    log.info("digest: %s new leak(s) posted to %s", len(leaks), where)
     return {"digest_id": digest_id, "leaks": len(leaks), "status": "sent"}

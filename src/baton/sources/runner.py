@@ -56,8 +56,13 @@ def source_connection(source: str) -> ConnectionFields:
 
 def run_source(source: str, connection: ConnectionFields, warehouse_url: str, start: datetime | None = None,
                end: datetime | None = None, *, streams: Sequence[str] | None = None, progress: bool = False,
-               policy: RetryPolicy | None = None, load_id: str | None = None) -> list[LoadResult]:
-    """Extract and load the source's streams (all, or those named) up to `end` (default: now)."""
+               policy: RetryPolicy | None = None, load_id: str | None = None, full_refresh: bool = False,
+               since: datetime | None = None) -> list[LoadResult]:
+    """Extract and load the source's streams (all, or those named) up to `end` (default: now).
+
+    A run may ignore the watermarks: `full_refresh` reads every stream as on its first run (from the
+    backfill start), `since` from that instant. Watermarks never move back (the loader keeps the later).
+    """
     declared = {stream.name: stream for stream in get_source(source).streams}
     wanted = list(streams) if streams else list(declared)
     unknown = [name for name in wanted if name not in declared]
@@ -78,7 +83,8 @@ def run_source(source: str, connection: ConnectionFields, warehouse_url: str, st
                 continue
             try:
                 results.append(run_stream(source, stream, client, warehouse_url, backfill_from, end,
-                                          progress=progress, load_id=load_id, failed=failures))
+                                          progress=progress, load_id=load_id, failed=failures,
+                                          full_refresh=full_refresh, since=utc(since) if since else None))
             except CredentialError as error:
                 refused = error
                 failures[name] = redact(str(error))
@@ -94,8 +100,8 @@ def run_source(source: str, connection: ConnectionFields, warehouse_url: str, st
 
 
 def run_stream(source: str, stream: Stream, client, warehouse_url: str, backfill_from: datetime, end: datetime,
-               *, progress: bool = False, load_id: str | None = None, failed: dict[str, str] | None = None
-               ) -> LoadResult:
+               *, progress: bool = False, load_id: str | None = None, failed: dict[str, str] | None = None,
+               full_refresh: bool = False, since: datetime | None = None) -> LoadResult:
     first_since = FULL_HISTORY if stream.full_backfill else backfill_from
     bar = _progress_bar(f"{source}.{stream.name}", progress)
     with StreamLoader(warehouse_url, source, stream.name, stream.shape, load_id=load_id, window_end=end) as loader:
@@ -112,6 +118,10 @@ def run_stream(source: str, stream: Stream, client, warehouse_url: str, backfill
             watermark = repair_from if repaired is not None else None
         window = Window(since=watermark or first_since, end=end, first_run=watermark is None,
                         warehouse_url=warehouse_url)
+        if full_refresh:  # the run asked to ignore the watermark: read as a first run does
+            window.since, window.first_run = first_since, True
+        elif since is not None:
+            window.since, window.first_run = since, False
         stream.before_run(source, window, failed or {})
         if window.since <= window.end:
             loader.write_many(_counted(stream.records(client, window), bar))
@@ -181,7 +191,8 @@ def summary(result: LoadResult) -> dict:
 
 
 def run_for_task(source: str, streams: Sequence[str] | None, connection: ConnectionFields, warehouse_url: str,
-                 end) -> list[dict]:
+                 end, *, full_refresh: bool = False, since: datetime | None = None) -> list[dict]:
     """A DAG task's body: these streams of the source (None: all) up to the data interval's end."""
-    results = run_source(source, connection, warehouse_url, end=parse_instant(end), streams=streams)
+    results = run_source(source, connection, warehouse_url, end=parse_instant(end), streams=streams,
+                         full_refresh=full_refresh, since=since)
     return [summary(result) for result in results]

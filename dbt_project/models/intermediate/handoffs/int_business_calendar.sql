@@ -4,12 +4,14 @@
     window as UTC instants (null on weekends and holidays), the business seconds of all earlier
     days (seconds_before) and through the end of this one (seconds_through). The range is the
     vars business_calendar_start / business_calendar_end (default 2015 to 2040); instants
-    outside it count as null.
+    outside it count as null. Holidays: the business_holidays seed and the var holiday_dates
+    (which Baton fills from holiday_country, baton.build.holidays).
 -#}
 {%- set timezone = var('business_timezone') -%}
 {%- set day_start = var('business_day_start') -%}
 {%- set day_end = var('business_day_end') -%}
 {%- set weekdays = var('business_weekdays') -%}
+{%- set holiday_dates = var('holiday_dates') -%}
 
 with days as (
     select local_date::date as local_date
@@ -31,7 +33,10 @@ windows as (
     cross join lateral (
         select extract(isodow from days.local_date) in ({{ weekdays | join(', ') }})
                and not exists (select 1 from {{ ref('business_holidays') }} as holidays
-                               where holidays.holiday_date = days.local_date) as is_working_day
+                               where holidays.holiday_date = days.local_date)
+               {%- if holiday_dates %}
+               and days.local_date <> all(array['{{ holiday_dates | join("', '") }}']::date[])
+               {%- endif %} as is_working_day
     ) as working
 ),
 
