@@ -35,7 +35,9 @@ windows as (
                and not exists (select 1 from {{ ref('business_holidays') }} as holidays
                                where holidays.holiday_date = days.local_date)
                {%- if holiday_dates %}
-               and days.local_date <> all(array['{{ holiday_dates | join("', '") }}']::date[])
+               and days.local_date <> all(
+                   array['{{ holiday_dates | join("', '") }}']::date[]
+               )
                {%- endif %} as is_working_day
     ) as working
 ),
