@@ -54,3 +54,18 @@ def test_the_runs_params_over_the_variable_reach_each_dbt_task_with_the_holidays
     assert full_refresh
     assert given["sla_business_minutes"] == 60 and given["stalled_days"] == 45  # the run's param wins
     assert "2026-12-25" in given["holiday_dates"] and "2026-08-31" in given["holiday_dates"]  # England's bank holiday
+
+
+def test_a_bad_variable_or_holiday_setting_fails_the_task_at_once_naming_it(monkeypatch):
+    """A value no retry can fix fails the task without spending its retries (AirflowFailException)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from baton.airflow.dags import run_option
+    from baton.airflow.tasks import dbt_vars_for_task
+
+    monkeypatch.setenv("AIRFLOW_VAR_BATON_DBT_VARS", "[sla_business_minutes, 60]")
+    with pytest.raises(AirflowFailException, match="Variable baton_dbt_vars must be a mapping"):
+        run_option(dbt_vars_for_task, {})
+    monkeypatch.setenv("AIRFLOW_VAR_BATON_DBT_VARS", json.dumps({"holiday_country": "XX"}))
+    with pytest.raises(AirflowFailException, match="country 'XX'"):
+        run_option(dbt_vars_for_task, {"dbt_vars": {}})

@@ -98,6 +98,17 @@ def fail_without_retry(function):
     return wrapper
 
 
+def run_option(function, *args):
+    """A run's option as a task reads it (its params, the Airflow Variable baton_dbt_vars): an invalid
+    one fails the task at once, since no retry can fix it."""
+    try:
+        return function(*args)
+    except ValueError as invalid:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(str(invalid)) from invalid
+
+
 def raw_assets() -> list[Asset]:
     from baton.sources.registry import sources
 
@@ -119,7 +130,7 @@ def extract_dag(source_name: str, doc_md: str):
             from baton.airflow import tasks
 
             return tasks.extract(source.name, [stream], data_interval_end,
-                                 **tasks.extract_options(params, data_interval_end))
+                                 **run_option(tasks.extract_options, params, data_interval_end))
 
         raw_asset = Asset(source.asset_uri)
 
@@ -148,7 +159,8 @@ def extract_all_sources() -> list:
     def extract(source: str, data_interval_end=None, params=None) -> list[dict]:
         from baton.airflow import tasks
 
-        return tasks.extract(source, None, data_interval_end, **tasks.extract_options(params, data_interval_end))
+        return tasks.extract(source, None, data_interval_end,
+                             **run_option(tasks.extract_options, params, data_interval_end))
 
     return [extract.override(task_id=f"extract_{name}")(name) for name in source_names()]
 
@@ -174,7 +186,7 @@ def build_check_publish(as_of, *, per_model: bool):
         from baton.airflow import tasks
 
         return fail_without_retry(tasks.dbt_build)(as_of_instant, _lease(), full_refresh=_full_refresh(params),
-                                                   dbt_vars=tasks.dbt_vars_for_task(params))
+                                                   dbt_vars=run_option(tasks.dbt_vars_for_task, params))
 
     @task(on_failure_callback=[_release_lease, _alert])
     def mark_built(as_of_instant: str) -> str:
@@ -187,7 +199,7 @@ def build_check_publish(as_of, *, per_model: bool):
         from baton.airflow import tasks
 
         return fail_without_retry(tasks.check_and_publish)(as_of_instant, _lease(),
-                                                           dbt_vars=tasks.dbt_vars_for_task(params))
+                                                           dbt_vars=run_option(tasks.dbt_vars_for_task, params))
 
     @task
     def digest(published: dict, as_of_instant: str) -> dict:
@@ -199,7 +211,7 @@ def build_check_publish(as_of, *, per_model: bool):
     def report(sent: dict, as_of_instant: str, params=None) -> dict:
         from baton.airflow import tasks
 
-        return tasks.report(as_of_instant, dbt_vars=tasks.dbt_vars_for_task(params))
+        return tasks.report(as_of_instant, dbt_vars=run_option(tasks.dbt_vars_for_task, params))
 
     prepared = prepare()
     build = _dbt_task_group(manifest) if per_model else dbt_build(as_of)
@@ -263,7 +275,7 @@ def _dbt_vars_for_cosmos(context, operator) -> None:
     from baton.airflow.tasks import dbt_vars_for_task
     from baton.build.dbt import effective_vars
 
-    vars = effective_vars(dbt_vars_for_task(context.get("params")))
+    vars = run_option(lambda: effective_vars(dbt_vars_for_task(context.get("params"))))
     if vars:
         operator.vars = {**(operator.vars or {}), **vars}
 

@@ -73,10 +73,11 @@ def extract_options(params, end) -> dict:
 
 def dbt_vars_for_task(params) -> dict:
     """The run's dbt vars: the Airflow Variable `baton_dbt_vars` (a YAML or JSON mapping), then the
-    run's `dbt_vars` param over it. Read when the task runs, never when the DAG is parsed."""
+    run's `dbt_vars` param over it. Read when the task runs, never when the DAG is parsed; checked
+    here (holidays included), so a bad value is named before dbt starts."""
     from airflow.sdk import Variable
 
-    from baton.build.dbt import parse_vars
+    from baton.build.dbt import effective_vars, parse_vars
 
     configured = parse_vars(Variable.get(DBT_VARS_VARIABLE, default=None),
                             f"the Airflow Variable {DBT_VARS_VARIABLE}")
@@ -86,6 +87,7 @@ def dbt_vars_for_task(params) -> dict:
     if not isinstance(given, dict):
         raise ValueError(f"the run's dbt_vars param must be a mapping of var names to values; got {given!r}")
     merged = {**configured, **given}
+    effective_vars(merged)
     if merged:
         log.info("dbt vars of this run: %s", ", ".join(sorted(merged)))
     return merged
@@ -198,4 +200,3 @@ def digest(as_of: str) -> dict:
     from baton.notify.digest import post_digest
 
     return post_digest(warehouse_url_for_task(), as_of=parse_instant(as_of), report_name=report_name(as_of))
-
