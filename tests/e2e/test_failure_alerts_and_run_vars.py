@@ -13,6 +13,7 @@ good) and alerts once. No source but that one is configured.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import sqlite3
@@ -25,7 +26,7 @@ from urllib.parse import urlparse
 import psycopg
 import pytest
 
-from tests.fixtures.slack import WEBHOOK_PATH_SECRET
+from tests.fixtures.slack import WEBHOOK_PATH_SECRET, logged_lines
 from tests.fixtures.warehouse import unbalance_a_load
 
 pytestmark = pytest.mark.timeout(600)
@@ -199,3 +200,40 @@ def test_a_failed_extract_alerts_once_after_its_retry(fresh_warehouse, slack_rec
     assert "baton_nightly.extract_marketo failed" in alert["text"] and "try 2" in json.dumps(alert)
     assert "marketo" in alert["text"].split(": ", 2)[-1].lower()  # the error's first line names the source
     assert "marketo-secret-3141" not in json.dumps(alert)
+
+
+def test_without_a_slack_connection_a_failure_logs_one_line_and_sends_nothing(slack_receiver, monkeypatch, caplog,
+                                                                              capfd):
+    from baton.notify.alerts import alert_task_failed
+
+    monkeypatch.delenv("AIRFLOW_CONN_BATON_SLACK", raising=False)
+    monkeypatch.delenv("BATON_DIGEST_WEBHOOK_URL", raising=False)
+    caplog.set_level(logging.INFO, logger="baton.notify.alerts")
+
+    assert alert_task_failed({"ti": None, "exception": RuntimeError("boom")}) == "not_configured"
+
+    said = logged_lines(caplog, capfd, "baton.notify.alerts")
+    assert len(said) == 1 and "no Slack connection 'baton_slack' configured" in said[0]
+    assert slack_receiver.bodies == []
+
+
+def test_an_alert_slack_refuses_is_logged_by_host_and_never_raises(slack_receiver, monkeypatch, caplog, capfd):
+    """The callback runs after the task failed: a refused alert must not add an error of its own."""
+    from types import SimpleNamespace
+
+    from baton.notify.alerts import alert_task_failed
+
+    monkeypatch.setenv("AIRFLOW_CONN_BATON_SLACK", slack_receiver.connection)
+    slack_receiver.status = 404
+    caplog.set_level(logging.INFO, logger="baton.notify.alerts")
+    ti = SimpleNamespace(dag_id="baton_transform", task_id="dbt_build", map_index=-1, run_id="manual__1", try_number=4)
+    error = RuntimeError(f"could not connect to postgresql://baton:{DB_PASSWORD}@db:5432/baton\nsecond line")
+
+    assert alert_task_failed({"ti": ti, "exception": error}) == "failed"
+
+    assert len(slack_receiver.bodies) == 1  # tried once: a 404 is not retried
+    sent = slack_receiver.bodies[0]["text"]
+    assert "baton_transform.dbt_build failed in run manual__1: RuntimeError: could not connect" in sent
+    assert DB_PASSWORD not in sent and "second line" not in sent
+    logged = " ".join(logged_lines(caplog, capfd, "baton.notify.alerts"))
+    assert "refused" in logged and "127.0.0.1" in logged and WEBHOOK_PATH_SECRET not in logged

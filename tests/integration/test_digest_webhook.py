@@ -12,7 +12,7 @@ import pytest
 
 from baton.notify.digest import DigestFailed, post_digest, render_digest
 from baton.paths import DBT_PROJECT_DIR
-from tests.fixtures.slack import WEBHOOK_PATH_SECRET
+from tests.fixtures.slack import WEBHOOK_PATH_SECRET, logged_lines
 from tests.fixtures.warehouse import publish_leak_types
 
 AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -135,7 +135,7 @@ def test_the_older_digest_webhook_variable_still_names_the_slack_connection(fres
     assert len(slack_receiver.bodies) == 1 and slack_receiver.paths[0].endswith(WEBHOOK_PATH_SECRET)
 
 
-def test_without_a_slack_connection_the_digest_is_logged_and_not_sent(fresh_warehouse, monkeypatch, caplog):
+def test_without_a_slack_connection_the_digest_is_logged_and_not_sent(fresh_warehouse, monkeypatch, caplog, capfd):
     """No baton_slack connection: the digest is built and counted as not_configured, one log line says why."""
     monkeypatch.delenv("AIRFLOW_CONN_BATON_SLACK", raising=False)
     monkeypatch.delenv("BATON_DIGEST_WEBHOOK_URL", raising=False)
@@ -145,7 +145,7 @@ def test_without_a_slack_connection_the_digest_is_logged_and_not_sent(fresh_ware
     result = post_digest(fresh_warehouse, as_of=AS_OF)
 
     assert result == {**result, "status": "not_configured", "leaks": 4}
-    said = [record.getMessage() for record in caplog.records if "not sent" in record.getMessage()]
+    said = [line for line in logged_lines(caplog, capfd, "baton.notify.digest") if "not sent" in line]
     assert len(said) == 1 and "baton_slack" in said[0]
     with psycopg.connect(fresh_warehouse) as conn:
         assert conn.execute("select status from quality.digest_log").fetchall() == [("not_configured",)]
