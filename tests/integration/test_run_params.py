@@ -1,5 +1,5 @@
-"""A manual run's params reach the extract: `since` reads from an instant, `full_refresh` from the
-start, whatever the watermarks say; bad params are refused before anything runs.
+"""A manual run's params reach the extract: `full_refresh` reads from the start and `since` from an
+instant, whatever the watermarks say; bad params are refused before anything runs.
 
 The Marketo extract DAG runs in `airflow dags test` against the sandbox's hand-made world, on a
 warehouse whose Marketo watermarks were planted at the world's end: read from its watermarks, a
@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 from baton.connections import ConnectionFields, to_uri
+from baton.instants import parse_instant
 from baton.sources.registry import get_source
 from baton_sandbox.store import WorldStore
 from tests.fixtures.airflow_home import airflow_home_env
@@ -38,12 +39,6 @@ def plant_watermarks(url: str, at: datetime) -> None:
                          " values ('marketo', %s, %s, now())", (stream, at))
 
 
-def extract_dag_test(env: dict[str, str], conf: dict) -> subprocess.CompletedProcess:
-    airflow = str(Path(sys.executable).parent / "airflow")
-    return subprocess.run([airflow, "dags", "test", "baton_extract_marketo", "2026-11-02", "--conf", json.dumps(conf)],
-                          env=env, capture_output=True, text=True, timeout=400)
-
-
 def activity_load(url: str) -> tuple[int, set[str]]:
     """The latest activity load's extracted count, and the activity ids in the raw table."""
     with psycopg.connect(url) as conn:
@@ -53,8 +48,14 @@ def activity_load(url: str) -> tuple[int, set[str]]:
     return extracted, ids
 
 
-def test_since_and_full_refresh_params_read_past_the_watermarks(sandbox_server_factory, tiny_world, fresh_warehouse,
-                                                                 tmp_path, airflow_home_factory):
+def watermarks(url: str) -> set[datetime]:
+    with psycopg.connect(url) as conn:
+        return {row[0] for row in conn.execute(
+            "select watermark from baton_meta.sync_state where source = 'marketo' and watermark is not null")}
+
+
+def test_the_full_refresh_param_of_a_manual_run_reads_every_stream_from_the_start(
+        sandbox_server_factory, tiny_world, fresh_warehouse, tmp_path, airflow_home_factory):
     server = sandbox_server_factory(tiny_world)
     env = airflow_home_env(airflow_home_factory(tmp_path / "airflow"))
     env.update({"WAREHOUSE_URL": fresh_warehouse, "BATON_START_DATE": "2024-01-01",
@@ -62,28 +63,44 @@ def test_since_and_full_refresh_params_read_past_the_watermarks(sandbox_server_f
                 "AIRFLOW_CONN_MARKETO_DEFAULT": to_uri(ConnectionFields("marketo_default", "http", server.url,
                                                                         "params-client", "params-secret"))})
     plant_watermarks(fresh_warehouse, WORLD_END)
+    airflow = str(Path(sys.executable).parent / "airflow")
 
-    since_run = extract_dag_test(env, {"since": SINCE})
-    assert since_run.returncode == 0, (since_run.stdout + since_run.stderr)[-3000:]
-    since_extracted, since_ids = activity_load(fresh_warehouse)
+    run = subprocess.run([airflow, "dags", "test", "baton_extract_marketo", "2026-11-02",
+                          "--conf", json.dumps({"full_refresh": True})], env=env, capture_output=True, text=True,
+                         timeout=400)
 
-    full_run = extract_dag_test(env, {"full_refresh": True})
-    assert full_run.returncode == 0, (full_run.stdout + full_run.stderr)[-3000:]
-    full_extracted, all_ids = activity_load(fresh_warehouse)
-
-    with psycopg.connect(fresh_warehouse) as conn:
-        after_since = {row[0] for row in conn.execute(
-            "select id from raw_marketo.activity where source_updated_at >= %s", (SINCE,))}
-        latest = conn.execute("select max(source_updated_at) from raw_marketo.activity").fetchone()[0]
-        watermarks = {row[0] for row in conn.execute(
-            "select watermark from baton_meta.sync_state where source = 'marketo' and watermark is not null")}
-    assert latest < WORLD_END  # from the watermarks, neither run would have read a single activity
-    assert since_ids == after_since and 0 < since_extracted == len(since_ids) < len(all_ids)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    extracted, ids = activity_load(fresh_warehouse)
     store = WorldStore(tiny_world, readonly=True)
     in_the_world = len(list(store.current("marketo", "activity", WORLD_END)))
     store.close()
-    assert full_extracted == len(all_ids) == in_the_world  # every activity, from the backfill start
-    assert watermarks == {WORLD_END}  # a run reading from further back never moves a watermark back
+    with psycopg.connect(fresh_warehouse) as conn:
+        latest = conn.execute("select max(source_updated_at) from raw_marketo.activity").fetchone()[0]
+    assert latest < WORLD_END  # from its watermarks, the run would not have read a single activity
+    assert extracted == len(ids) == in_the_world  # every activity, from the backfill start
+    assert watermarks(fresh_warehouse) == {WORLD_END}  # reading from further back never moves a watermark back
+
+
+def test_since_reads_from_that_instant_past_the_watermarks(sandbox_server_factory, tiny_world, fresh_warehouse):
+    """The extract task's `since` keyword (what the param becomes, baton.airflow.tasks.extract_options)."""
+    from baton.sources.api import RetryPolicy
+    from baton.sources.runner import run_source
+
+    server = sandbox_server_factory(tiny_world)
+    plant_watermarks(fresh_warehouse, WORLD_END)
+    connection = ConnectionFields("marketo_default", "http", server.url, "params-client", "params-secret")
+    fast = RetryPolicy(max_attempts=3, backoff_base=0.01, backoff_cap=0.1, timeout=10)
+
+    run_source("marketo", connection, fresh_warehouse, end=WORLD_END, streams=["activity_type", "activity"],
+               policy=fast, since=parse_instant(SINCE))
+
+    extracted, ids = activity_load(fresh_warehouse)
+    store = WorldStore(tiny_world, readonly=True)
+    since_then = {version.record()["marketoGUID"] for version in store.current("marketo", "activity", WORLD_END)
+                  if parse_instant(version.record()["activityDate"]) >= parse_instant(SINCE)}
+    store.close()
+    assert 0 < extracted == len(ids) and ids == since_then
+    assert watermarks(fresh_warehouse) == {WORLD_END}
 
 
 def test_a_since_that_is_not_an_instant_is_refused_by_the_params_schema():
