@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "baton.notify.report",          # report
     "baton.warehouse_cli",   # warehouse start / stop / url / grant, and forget (warehouse administration)
     "baton.metrics",         # metrics query / validate / list
+    "baton.watch.cli",       # watch: one hour of the SLA watch with CRM write-back
 )
 ENTRY_POINT_GROUP = "baton.commands"
 
