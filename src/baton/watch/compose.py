@@ -60,7 +60,7 @@ def body_lines(breach: Breach) -> list[str]:
     role = ", ".join(part for part in (breach.title, breach.company or breach.account_name) if part)
     lines = [f"{who}{f' ({role})' if role else ''} is waiting for a first sales touch.",
              breach.detail,
-             f"Why this task: {breach.label.lower()}: {breach.meaning}."]
+             f"Why this task ({breach.label.lower()}): {breach.meaning}."]
     if breach.sla_due_at is not None:
         lines.append(f"Handed off {_when(breach.handed_off_at)}; the response SLA ran out {_when(breach.sla_due_at)}.")
     lines.append("")

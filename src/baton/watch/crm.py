@@ -22,6 +22,7 @@ import re
 
 import requests
 
+from baton.instants import iso_z
 from baton.sources.api import CredentialError, RetryPolicy, Verdict, redact
 from baton.sources.hubspot import HubSpotClient
 from baton.sources.salesforce import API_VERSION, SalesforceClient
@@ -139,7 +140,7 @@ class HubSpotTaskWriter(_Writer, HubSpotClient):
     system = "hubspot"
 
     def _post(self, draft: TaskDraft, prefix: str) -> requests.Response:
-        task = {"properties": {"hs_timestamp": draft.due_at.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        task = {"properties": {"hs_timestamp": iso_z(draft.due_at, millis=True),
                                "hs_task_subject": draft.subject, "hs_task_body": draft.html,
                                "hs_task_status": "NOT_STARTED", "hs_task_priority": "HIGH", "hs_task_type": "TODO",
                                "hubspot_owner_id": draft.owner_source_id},

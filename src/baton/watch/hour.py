@@ -269,6 +269,27 @@ def _links() -> Callable[[Breach], str | None]:
     return link
 
 
+def new_breaches(warehouse_url: str, as_of) -> list[Breach]:
+    """The hour's new breaches, each with its owner and record link: what an hourly digest posts.
+
+    Reads the `_watch` schemas as this hour's build left them: the open handoffs overdue with no sales
+    touch at `as_of`, begun within the lookback, that no earlier hour recorded in baton_meta.watch_tasks
+    (with write-back off nothing is recorded, so every hour's list is the whole lookback's).
+    """
+    from baton.warehouse import connect
+    from baton.watch.ledger import ensure
+    from baton.watch.models import breaches
+
+    instant = parse_instant(as_of)
+    with connect(warehouse_url) as conn:
+        ensure(conn)
+        seen = {f"{breach_type}:{handoff_id}" for handoff_id, breach_type in conn.execute(
+            "select handoff_id, breach_type from baton_meta.watch_tasks where first_as_of < %s", (instant,))}
+        found = breaches(conn, instant, since=instant - settings.lookback())
+    links = _links()
+    return [replace(breach, record_url=links(breach)) for breach in found if breach.key not in seen]
+
+
 # -- the whole hour ----------------------------------------------------------------------------------
 def run_hour(warehouse_url: str, as_of, *, mode: str | None = None, out: Callable[[str], None] | None = None) -> dict:
     """Extract every configured source's watch streams, build, write: what `baton watch --at` runs."""

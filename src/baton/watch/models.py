@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from baton.instants import iso_z, parse_instant
+from baton.instants import iso_z, parse_instant, utc
 
 log = logging.getLogger("baton.watch")
 
@@ -207,13 +207,14 @@ def breaches(conn, as_of: datetime, *, keys: set[str] | None = None, since: date
          email, title, company, original_source, original_channel, account_name, customer_since, has_account,
          missing) = row
         found.append(Breach(
-            breach_type=leak_type, handoff_id=handoff_id, person_id=person_id, detected_at=detected_at, detail=detail,
-            label=label, meaning=meaning, handed_off_at=handed_off_at, sla_due_at=sla_due_at, crm_system=crm_system,
+            breach_type=leak_type, handoff_id=handoff_id, person_id=person_id, detected_at=utc(detected_at), detail=detail,
+            label=label, meaning=meaning, handed_off_at=utc(handed_off_at), sla_due_at=_utc(sla_due_at),
+            crm_system=crm_system,
             crm_object=crm_object, crm_record_id=crm_id, owner_id=owner_id, owner_system=owner_system,
             owner_source_id=owner_source_id, owner_name=owner_name, owner_problem=_NO_TASK_OWNER.get(misroute),
             first_name=first_name, last_name=last_name, email=email, title=title, company=company,
             original_source=original_source, original_channel=original_channel, account_name=account_name,
-            customer_since=customer_since, has_account=bool(has_account),
+            customer_since=_utc(customer_since), has_account=bool(has_account),
             missing_context=tuple(part.strip() for part in (missing or "").split(",") if part.strip()),
             touches=tuple(touches.get(person_id, ()))))
     return found
@@ -232,7 +233,7 @@ def _last_touches(conn, person_ids: set[str], staging: str, intermediate: str, m
             left join {intermediate}.int_campaigns_unioned as campaigns on campaigns.campaign_id = ranked.campaign_id
             where ranked.position <= %s
             order by ranked.person_id, ranked.position""", (sorted(person_ids), LAST_TOUCHES)).fetchall():
-        found.setdefault(person_id, []).append(Touch(touched_at, touch_type, channel, campaign, source_system))
+        found.setdefault(person_id, []).append(Touch(utc(touched_at), touch_type, channel, campaign, source_system))
     return found
 
 
@@ -243,4 +244,9 @@ def due_day(conn, as_of: datetime) -> tuple[date, datetime]:
                        " where window_end > %s order by local_date limit 1", (as_of,)).fetchone()
     if row is None:
         return as_of.date(), as_of
-    return row[0], row[1]
+    return row[0], utc(row[1])
+
+
+def _utc(instant: datetime | None) -> datetime | None:
+    """Instants as UTC whatever the warehouse session's time zone (the tasks say "UTC")."""
+    return None if instant is None else utc(instant)
