@@ -128,12 +128,16 @@ def crm_tasks(server) -> list[dict]:
             return tasks
 
 
+WHOLE_OUTPUT: list[str] = []  # everything the runs printed or logged, for the credentials check
+
+
 def _watch(hour_end: datetime) -> tuple[int, str]:
     from baton.cli import main
 
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(["watch", "--at", hour_end.strftime("%Y-%m-%dT%H:%M:%SZ"), "--write"])
+    WHOLE_OUTPUT.extend((out.getvalue(), err.getvalue()))
     return code, "\n".join(line for line in out.getvalue().splitlines()
                            if line.startswith(("created", "found", "FAILED", "skipped", "GAVE UP", "watch ")))
 
@@ -244,6 +248,9 @@ def day(sandbox_world_factory, server_url):
     with psycopg.connect(url) as conn:
         results["ledger"] = conn.execute("select handoff_id, breach_type, state, crm_task_id, attempts"
                                          " from baton_meta.watch_tasks").fetchall()
+        results["ledger_text"] = " ".join(str(row) for row in conn.execute(
+            "select * from baton_meta.watch_tasks union all select null, null, null, null, null, null,"
+            " run_by || counts::text, null, null, null, null, null, null, null, null from baton_meta.watch_runs"))
         results["runs"] = conn.execute("select as_of, mode, finished_at is not null from baton_meta.watch_runs"
                                        " order by started_at").fetchall()
         results["raw_tasks"] = {row[0] for row in conn.execute("select id from raw_salesforce.task")}
@@ -346,6 +353,15 @@ def test_baton_tasks_land_in_raw_but_are_never_a_sales_touch(day):
                                                          if t["created"].hour == DAG_HOUR}
     assert not salesforce & day["touch_sources"]
     assert day["decoy"] in _by_key(day["tasks"])
+
+
+def test_no_credential_reaches_the_output_or_the_ledger(day):
+    """The client secret and the private-app token appear in no line a run printed or logged (failed
+    writes included) and in no row of baton_meta.watch_tasks or watch_runs."""
+    text = "\n".join([*WHOLE_OUTPUT, *(str(v) for v in day["outputs"].values()), day["ledger_text"]])
+    assert "FAILED" in text  # the failed write's error is in there
+    for secret in (SF_AUTH["client_secret"], "watch-e2e-token"):
+        assert secret not in text
 
 
 def test_the_dag_parses_and_runs_one_hour_in_process(day):

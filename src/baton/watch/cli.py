@@ -42,11 +42,11 @@ def _watch(args) -> int:
     from baton.warehouse import warehouse_url
     from baton.watch.hour import WatchBusy, run_hour
     from baton.watch.models import WatchBuildFailed
-    from baton.watch.settings import BadSetting
+    from baton.watch.settings import BadSetting, write_back_mode
 
     try:
         as_of = _hour_end(args.at)
-        mode = "on" if args.write else "dry-run" if args.dry_run else None
+        mode = write_back_mode("on" if args.write else "dry-run" if args.dry_run else None)
         counts = run_hour(warehouse_url(), as_of, mode=mode, out=print)
     except (ValueError, BadSetting) as bad:
         print(f"baton watch: {bad}", file=sys.stderr)
