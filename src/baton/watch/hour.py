@@ -195,7 +195,8 @@ def _one(ledger, breach: Breach, as_of: datetime, mode: str, prefix: str, due, w
         state = row["state"] if row else None
         problem = breach.owner_problem or ("the handoff reached no CRM record" if not breach.crm_record_id else None)
         writer = None if problem else _writer(writers, breach.crm_system)
-        if writer is None and problem is None:
+        unconfigured = writer is None and problem is None  # not recorded: written once the connection exists
+        if unconfigured:
             problem = f"no connection configured for {breach.crm_system}"
         if mode == "stale":
             return "already" if state in ("written", "skipped", "resolved", "gave_up") else "left"
@@ -208,7 +209,8 @@ def _one(ledger, breach: Breach, as_of: datetime, mode: str, prefix: str, due, w
         if state in ("written", "skipped", "resolved", "gave_up"):
             return "already"
         if problem:
-            ledger.record(breach, as_of, "skipped", error=problem)
+            if not unconfigured:
+                ledger.record(breach, as_of, "skipped", error=problem)
             _say(out, f"skipped  {where}: {problem}")
             return "skipped"
         if state == "failed" and row["attempts"] >= settings.max_attempts():
