@@ -6,7 +6,7 @@ A key moves through these states:
     (none) / dry_run / failed ─ claim ─→ pending ─ POST answered ─→ written (crm_task_id)
                                                  ─ POST refused or never answered ─→ failed (last_error)
     pending left by a run that died  ─ next run ─→ looked up in the CRM by its key ─→ written, or POSTed
-    failed after BATON_WATCH_MAX_ATTEMPTS hours ─→ gave_up
+    failed after BATON_WATCH_MAX_ATTEMPTS tries ─→ gave_up
     pending / failed whose handoff is no longer overdue ─→ resolved (touched, closed: no task owed)
     no user can own a task (no owner, a queue, an inactive owner) ─→ skipped
 

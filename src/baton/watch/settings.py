@@ -83,7 +83,8 @@ def lookback() -> timedelta:
 
 
 def max_attempts() -> int:
-    """Hourly tries of one task before the watch gives up on it (BATON_WATCH_MAX_ATTEMPTS, 24)."""
+    """Tries of one task (runs of the write step, Airflow's retries of it included) before the watch
+    gives up on it (BATON_WATCH_MAX_ATTEMPTS, 24)."""
     return int(_number("BATON_WATCH_MAX_ATTEMPTS", 24, minimum=1))
 
 
