@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "baton.warehouse_cli",   # warehouse start / stop / url / grant, and forget (warehouse administration)
     "baton.metrics",         # metrics query / validate / list
     "baton.build.holidays",  # holidays (business_holidays seed rows from the `holidays` package)
+    "baton.watch.cli",       # watch: one hour of the SLA watch with CRM write-back
 )
 ENTRY_POINT_GROUP = "baton.commands"
 

@@ -10,10 +10,11 @@ owners, campaigns) are not the person's and stay.
 `forget` finds every key of the person (the identity map in marts, then the raw records carrying
 its emails), deletes every raw record carrying one of them, every derived row of the person in the
 live schemas and quality, drops the shadow schemas (the previous generation: the next build starts
-clean), stores the keys' hashes in `baton_meta.erasure_suppressions` and writes one audit row to
-`baton_meta.erasure_log` (who, when, how many; never an address or an id). The loader
-(baton.load.loader) then sets a record carrying a suppressed key aside as rejected with reason
-`erased`, storing neither its payload nor its id.
+clean) and the SLA watch's `_watch` schemas (its next hour rebuilds them), stores the keys' hashes
+in `baton_meta.erasure_suppressions` and writes one audit row to `baton_meta.erasure_log` (who,
+when, how many; never an address or an id). The loader (baton.load.loader) then sets a record
+carrying a suppressed key aside as rejected with reason `erased`, storing neither its payload nor
+its id.
 """
 
 from __future__ import annotations
@@ -213,6 +214,7 @@ def forget(warehouse_url: str, *, email: str | None = None, person_id: str | Non
     from baton.build.publish import DBT_SCHEMAS, SHADOW_SUFFIX
     from baton.load.schema import ensure_meta
     from baton.warehouse import connect
+    from baton.watch.models import WATCH_SUFFIX
 
     if not (email or person_id):
         raise ValueError("forget needs an email address or a person id")
@@ -243,7 +245,9 @@ def forget(warehouse_url: str, *, email: str | None = None, person_id: str | Non
             derived["baton_meta.rejected_records"] = rejected
         for schema in DBT_SCHEMAS:
             # The previous generation holds the person too; without it the next build starts clean.
-            conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema + SHADOW_SUFFIX)))
+            # So do the SLA watch's (incremental models included); its next hour rebuilds them.
+            for suffix in (SHADOW_SUFFIX, WATCH_SUFFIX):
+                conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema + suffix)))
         with conn.cursor() as cursor:
             cursor.executemany("insert into baton_meta.erasure_suppressions (key_hash, erasure_id) values (%s, %s)"
                                " on conflict (key_hash) do nothing", [(key_hash(key), erasure_id) for key in keys])

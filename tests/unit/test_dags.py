@@ -8,7 +8,7 @@ from baton.paths import DAGS_DIR
 
 EXPECTED_DAGS = {
     "baton_extract_salesforce", "baton_extract_marketo", "baton_extract_hubspot",
-    "baton_transform", "baton_nightly",
+    "baton_transform", "baton_nightly", "baton_hot_leads",
 }
 
 

@@ -37,7 +37,7 @@ SALESFORCE_OBJECTS: dict[str, tuple[str, ...]] = {
     ),
     "Task": (
         "Id", "WhoId", "WhatId", "OwnerId", "Subject", "TaskSubtype", "Status", "ActivityDate",
-        "CompletedDateTime", *_SF_AUDIT,
+        "CompletedDateTime", "Description", "Priority", *_SF_AUDIT,
     ),
     "Event": (
         "Id", "WhoId", "WhatId", "OwnerId", "Subject", "StartDateTime", "EndDateTime", *_SF_AUDIT,
@@ -117,7 +117,7 @@ HUBSPOT_PROPERTIES: dict[str, tuple[str, ...]] = {
                  "hs_meeting_outcome", "hubspot_owner_id", "hs_createdate", "hs_lastmodifieddate",
                  "hs_object_id"),
     "tasks": ("hs_timestamp", "hs_task_subject", "hs_task_status", "hs_task_type", "hubspot_owner_id",
-              "hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
+              "hs_createdate", "hs_lastmodifieddate", "hs_object_id", "hs_task_body", "hs_task_priority"),
 }
 
 # The property HubSpot's search API filters on for "changed since" windows.

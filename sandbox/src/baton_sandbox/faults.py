@@ -3,7 +3,10 @@
 Each data request (token and `/_sandbox` calls are exempt, so a client can always recover)
 draws from one seeded generator in arrival order: with probability `rate` it fails with one
 of `kinds`. `schedule` pins a kind to the n-th data request (1-based) for tests that need a
-fault at an exact place, such as a token expiring in the middle of paging.
+fault at an exact place, such as a token expiring in the middle of paging. `write_schedule` pins
+a kind to the n-th write (a record-creating POST, counted apart from the reads), with one more
+kind, `lost_response`: the write is applied but its answer is a server error, as when a
+connection dies after the vendor committed.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import threading
 from dataclasses import dataclass, field
 
 FAULT_KINDS = ("rate_limit", "server_error", "slow", "drop_connection", "token_expiry")
+WRITE_FAULT_KINDS = (*FAULT_KINDS, "lost_response")
 
 
 @dataclass
@@ -21,6 +25,7 @@ class FaultPlan:
     kinds: tuple[str, ...] = FAULT_KINDS
     seed: int = 0
     schedule: dict[int, str] = field(default_factory=dict)
+    write_schedule: dict[int, str] = field(default_factory=dict)
     slow_seconds: float = 2.0
     retry_after_seconds: int = 1
     systems: tuple[str, ...] = ("salesforce", "marketo", "hubspot")
@@ -32,6 +37,9 @@ class FaultPlan:
         unknown = [kind for kind in (*self.kinds, *self.schedule.values()) if kind not in FAULT_KINDS]
         if unknown:
             raise ValueError(f"unknown fault kinds {unknown}; choose among {', '.join(FAULT_KINDS)}")
+        unknown = [kind for kind in self.write_schedule.values() if kind not in WRITE_FAULT_KINDS]
+        if unknown:
+            raise ValueError(f"unknown write fault kinds {unknown}; choose among {', '.join(WRITE_FAULT_KINDS)}")
         if not 0.0 <= self.rate <= 1.0:
             raise ValueError("fault rate must be between 0 and 1")
         if self.rate > 0 and not self.kinds:
@@ -39,6 +47,7 @@ class FaultPlan:
         self._random = random.Random(self.seed)
         self._lock = threading.Lock()
         self._requests = 0
+        self._writes = 0
         self._marketo_limits = 0
 
     @classmethod
@@ -61,6 +70,12 @@ class FaultPlan:
             if roll < self.rate:
                 return self.kinds[pick]
             return None
+
+    def draw_write(self, system: str) -> str | None:
+        """The scheduled fault of the next write request (any system's), or None."""
+        with self._lock:
+            self._writes += 1
+            return self.write_schedule.get(self._writes)
 
     def next_marketo_limit_code(self) -> str:
         with self._lock:

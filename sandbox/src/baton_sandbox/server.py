@@ -8,7 +8,14 @@ tokens, faults and the admin endpoints:
 
     POST /_sandbox/clock {"as_of": "2026-06-01T00:00:00Z"}   move the clock
     GET  /_sandbox/clock                                     where it stands
-    GET  /_sandbox/stats                                     requests, faults, records served
+    GET  /_sandbox/stats                                     requests, faults, records served and created
+
+Two write paths create records, as the vendors' do: a Salesforce Task
+(`POST /services/data/vNN.N/sobjects/Task`) and a HubSpot task (`POST /crm/v3/objects/tasks`),
+validated with the vendors' error answers. A created record is a new record at the clock's
+instant, kept beside the world file (store.WorldWrites, never written into it) for as long as
+the server runs, and every read API shows it from then on. `FaultPlan.write_schedule` fails the
+n-th write, before it is applied or after (`lost_response`: applied, answer lost).
 
 For tests, `server.tamper(path_prefix, change)` rewrites the answers to matching requests: a
 fixed Reply (an empty body, `[]`...) or a function of the real one, e.g.
@@ -42,7 +49,7 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 
 from baton_sandbox.faults import FaultPlan
-from baton_sandbox.store import WorldStore, iso
+from baton_sandbox.store import WorldStore, WorldWrites, iso
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +224,7 @@ class StorePool:
     def __init__(self, path: Path):
         self.path = path
         self._idle: queue.SimpleQueue[WorldStore] = queue.SimpleQueue()
+        self.writes: WorldWrites | None = None  # set at the first write; every connection then attaches it
 
     @contextmanager
     def store(self) -> Iterator[WorldStore]:
@@ -227,6 +235,9 @@ class StorePool:
             # pages read rows scattered over the file: mapping it beats read() calls per page
             store.db.execute("pragma mmap_size=4294967296")
             store.db.execute("pragma cache_size=-65536")
+        if self.writes is not None and not getattr(store, "writes_attached", False):
+            self.writes.attach(store.db)
+            store.writes_attached = True
         try:
             yield store
         finally:
@@ -305,6 +316,10 @@ class LruCache:
                 self._items.move_to_end(key)
             return value
 
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
 
 # -- the server ----------------------------------------------------------------------------------
 _TOKEN_PATHS = ("/services/oauth2/token", "/identity/oauth/token")
@@ -352,6 +367,7 @@ class SandboxServer:
         }
         self._tampers: list[_Tamper] = []
         self._tampers_lock = threading.Lock()
+        self._writes_lock = threading.Lock()
         self._host, self._port = host, port
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -387,6 +403,9 @@ class SandboxServer:
             self._thread.join(timeout=5)
             self._thread = None
         self.pool.close()
+        if self.pool.writes is not None:
+            self.pool.writes.close()
+            self.pool.writes = None
 
     def __enter__(self) -> SandboxServer:
         return self.start()
@@ -424,6 +443,26 @@ class SandboxServer:
         self.count("tampered")
         return chosen.change if isinstance(chosen.change, Reply) else chosen.change(reply)
 
+    # writes
+    def create_record(self, system: str, object: str, id: str, data: dict) -> None:
+        """A record a write API created: visible from the clock's instant on, to every read API."""
+        with self._writes_lock:
+            if self.pool.writes is None:
+                self.pool.writes = WorldWrites(self.store_path)
+            self.pool.writes.add(system, object, id, self._clock, data)
+        self.cache.clear()  # answers cached for this clock no longer hold
+        self.count("created")
+        self.count(f"created:{system}")
+
+    def created_count(self, system: str, object: str) -> int:
+        """How many records of this kind the write APIs created so far (for new ids)."""
+        writes = self.pool.writes
+        if writes is None:
+            return 0
+        with self._writes_lock:
+            return writes.db.execute("select count(*) from versions where system = ? and object = ?",
+                                     (system, object)).fetchone()[0]
+
     # bookkeeping
     def count(self, key: str, amount: int = 1) -> None:
         with self._stats_lock:
@@ -438,6 +477,8 @@ class SandboxServer:
             "requests_by_system": {s: counts.get(f"requests:{s}", 0) for s in self.apis},
             "records_served": counts.get("records", 0),
             "records_by_system": {s: counts.get(f"records:{s}", 0) for s in self.apis},
+            "records_created": counts.get("created", 0),
+            "records_created_by_system": {s: counts.get(f"created:{s}", 0) for s in self.apis},
             "faults": {k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith("fault:")},
             "tampered": counts.get("tampered", 0),
         }
@@ -461,6 +502,23 @@ class SandboxServer:
         api = self.apis[system]
         self.count("requests")
         self.count(f"requests:{system}")
+        if self.faults is not None and api.is_write(request):
+            fault = self.faults.draw_write(system)
+            if fault == "lost_response":
+                # applied, but the client never hears so: what a timeout after the commit looks like
+                self.count("fault:lost_response")
+                self._handle(api, system, request)
+                return api.fault_reply("server_error", self.faults)
+            if fault is not None:
+                self.count(f"fault:{fault}")
+                if fault == "drop_connection":
+                    return DROP
+                if fault == "token_expiry":
+                    api.expire_presented_token(request)
+                elif fault == "slow":
+                    time.sleep(self.faults.slow_seconds)
+                else:
+                    return api.fault_reply(fault, self.faults)
         if self.faults is not None and not request.path.startswith(_TOKEN_PATHS):
             fault = self.faults.draw(system)
             if fault is not None:
@@ -473,12 +531,15 @@ class SandboxServer:
                     api.expire_presented_token(request)
                 else:
                     return api.fault_reply(fault, self.faults)
+        reply = self._handle(api, system, request)
+        return self._tampered(request, reply) if self._tampers else reply
+
+    def _handle(self, api, system: str, request: Request) -> Reply:
         try:
-            reply = api.handle(request)
+            return api.handle(request)
         except Exception:  # a sandbox bug must answer like a vendor outage, not hang the client
             log.exception("sandbox %s failed on %s %s", system, request.method, request.path)
             return api.fault_reply("server_error", self.faults or FaultPlan())
-        return self._tampered(request, reply) if self._tampers else reply
 
     def _admin(self, request: Request) -> Reply:
         if request.path == "/_sandbox/clock":

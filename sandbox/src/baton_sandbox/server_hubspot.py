@@ -1,6 +1,9 @@
 """HubSpot as the sandbox serves it: CRM v3 object lists (after cursors, properties,
 propertiesWithHistory, associations, archived), search with its 10,000-result ceiling,
-owners, v4 association batch reads, forms, form submissions and marketing email events.
+owners, v4 association batch reads, forms, form submissions and marketing email events; and
+one write: `POST /crm/v3/objects/tasks` creates a task with its associations, validated as
+HubSpot does (unknown properties, options, owners, a missing hs_timestamp, associations to
+records that do not exist), answering 201 with the task or 400 `VALIDATION_ERROR`.
 
 A private-app token is a bearer token: any is accepted unless the server was told which.
 Lists are cut from a per-clock snapshot of (id, row) pairs; records are read by row when a
@@ -25,6 +28,7 @@ from baton_sandbox.catalog import (
 )
 from baton_sandbox.server import Reply, Request, current_rows, data_by_seq, json_reply
 from baton_sandbox.store import iso
+from baton_sandbox.world_cast import hs_datetime
 
 SYSTEM = "hubspot"
 LIST_LIMIT = 100
@@ -53,6 +57,14 @@ _DEFAULT_PROPERTIES = {
     "deals": ("amount", "closedate", "createdate", "dealname", "dealstage", "hs_lastmodifieddate",
               "hs_object_id", "pipeline"),
 }
+# What a created task's enumerations accept (HubSpot's options), and what it may not set itself.
+_TASK_OPTIONS = {
+    "hs_task_status": ("NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED"),
+    "hs_task_priority": ("NONE", "LOW", "MEDIUM", "HIGH"),
+    "hs_task_type": ("TODO", "CALL", "EMAIL", "LINKED_IN", "MEETING", "SALES_NAVIGATOR_CONNECTION_REQUEST"),
+}
+_READ_ONLY_PROPERTIES = {"hs_object_id", "hs_createdate", "hs_lastmodifieddate"}
+_CREATED_TASK_IDS = 900_000_001  # above every generated task id
 _NUMBER_PROPERTIES = {"amount", "numemployees", "numberofemployees", "num_conversion_events", "hs_object_id",
                       "associatedcompanyid"}
 _DATETIME_PROPERTY = re.compile(r"(date|timestamp|_time)$")
@@ -139,6 +151,8 @@ class HubSpotApi:
                     return _error(400, f"Unable to infer object type from: {object_type}", "VALIDATION_ERROR")
                 if len(parts) == 5 and request.method == "GET":
                     return self._list(request, object_type)
+                if len(parts) == 5 and request.method == "POST":
+                    return self._create(request, object_type)
                 if len(parts) == 6 and parts[5] == "search" and request.method == "POST":
                     return self._search(request, object_type)
                 if len(parts) == 7 and parts[5:] == ["batch", "read"] and request.method == "POST":
@@ -158,6 +172,85 @@ class HubSpotApi:
         except _BadRequest as bad:
             return _error(400, bad.message, "VALIDATION_ERROR")
         return _error(404, f"No route for {request.method} {request.path}", "OBJECT_NOT_FOUND")
+
+    def is_write(self, request: Request) -> bool:
+        return request.method == "POST" and request.path.rstrip("/").count("/") == 4 \
+            and request.path.startswith("/crm/v3/objects/")
+
+    # -- create ----------------------------------------------------------------------------
+    def _create(self, request: Request, object_type: str) -> Reply:
+        if object_type != "tasks":
+            return _error(405, f"the sandbox creates tasks only, not {object_type}", "VALIDATION_ERROR")
+        try:
+            body = request.json()
+        except orjson.JSONDecodeError:
+            raise _BadRequest("Invalid input JSON on line 1") from None
+        if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
+            raise _BadRequest("Invalid input JSON: a properties object is required")
+        given = {str(k): (None if v is None else str(v)) for k, v in body["properties"].items()}
+        problems = []
+        for name, value in given.items():
+            if name not in HUBSPOT_PROPERTIES["tasks"]:
+                problems.append((name, "PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist'))
+            elif name in _READ_ONLY_PROPERTIES:
+                problems.append((name, "READ_ONLY_VALUE", f"{name} is a read only property; its value cannot be set."))
+            elif name in _TASK_OPTIONS and value not in _TASK_OPTIONS[name] and value not in (None, ""):
+                problems.append((name, "INVALID_OPTION", f"{value} was not one of the allowed options: "
+                                 f"[{', '.join(_TASK_OPTIONS[name])}]"))
+            elif name == "hs_timestamp" and value not in (None, ""):
+                try:
+                    _epoch_ms(value)
+                except ValueError:
+                    problems.append((name, "INVALID_DATETIME", f"{value} is not a valid datetime or epoch milliseconds"))
+        if given.get("hs_timestamp") in (None, ""):
+            problems.append(("hs_timestamp", "REQUIRED_FIELD", "hs_timestamp is required: the task's due date"))
+        owner = given.get("hubspot_owner_id")
+        if owner not in (None, "") and owner not in {str(i) for i in self._snapshot("owners", False)[0]}:
+            problems.append(("hubspot_owner_id", "INVALID_OWNER_ID", f"{owner} is not a valid owner id"))
+        if problems:
+            details = [{"isValid": False, "message": message, "error": code, "name": name,
+                        "localizedErrorMessage": message} for name, code, message in problems]
+            return _error(400, "Property values were not valid: " + orjson.dumps(details).decode(),
+                          "VALIDATION_ERROR")
+        contacts, refused = self._task_associations(body.get("associations"))
+        if refused is not None:
+            return refused
+        record_id = str(_CREATED_TASK_IDS + self.sandbox.created_count(SYSTEM, "tasks"))
+        stamp = hs_datetime(self.sandbox.clock)
+        properties = {name: None for name in HUBSPOT_PROPERTIES["tasks"]}
+        properties.update(given)
+        properties.update({"hs_object_id": record_id, "hs_createdate": stamp, "hs_lastmodifieddate": stamp})
+        properties.setdefault("hs_task_status", "NOT_STARTED")
+        record = {"id": record_id, "properties": properties, "createdAt": stamp, "updatedAt": stamp,
+                  "archived": False, "associations": {"contacts": contacts}}
+        self.sandbox.create_record(SYSTEM, "tasks", record_id, record)
+        return json_reply(201, {key: record[key] for key in ("id", "properties", "createdAt", "updatedAt", "archived")})
+
+    def _task_associations(self, associations) -> tuple[list[str], Reply | None]:
+        """The contact ids a new task is associated with (type 204, HUBSPOT_DEFINED), or the refusal."""
+        contacts: list[str] = []
+        if associations in (None, []):
+            return contacts, None
+        if not isinstance(associations, list):
+            return contacts, _error(400, "Invalid input JSON: associations must be a list", "VALIDATION_ERROR")
+        visible = self._visible_ids("contacts")
+        for item in associations:
+            try:
+                target = str(item["to"]["id"])
+                types = [(t.get("associationCategory"), int(t.get("associationTypeId"))) for t in item["types"]]
+            except (KeyError, TypeError, ValueError, AttributeError):
+                return contacts, _error(400, "Invalid input JSON: each association needs to.id and types"
+                                        " [{associationCategory, associationTypeId}]", "VALIDATION_ERROR")
+            if ("HUBSPOT_DEFINED", _ASSOCIATION_TYPE_IDS[("tasks", "contacts")]) not in types:
+                return contacts, _error(400, f"association types {types} are not valid from task to contact"
+                                        " (HUBSPOT_DEFINED 204)", "VALIDATION_ERROR",
+                                        subCategory="crm.associations.INVALID_ASSOCIATION_TYPE")
+            if target not in visible:
+                return contacts, _error(400, f"One or more associations are invalid: contact {target} does not exist",
+                                        "VALIDATION_ERROR", subCategory="crm.associations.INVALID_OBJECT_IDS",
+                                        context={"toObjectId": [target]})
+            contacts.append(target)
+        return contacts, None
 
     # -- snapshots -------------------------------------------------------------------------
     def _snapshot(self, object_type: str, archived: bool) -> tuple[list[int], list[int]]:

@@ -108,6 +108,10 @@ class MarketoApi:
                                 "scope": "sandbox-api@baton.local"})
 
     # -- routing ---------------------------------------------------------------------------
+    def is_write(self, request: Request) -> bool:
+        """Marketo's sandbox serves reads only."""
+        return False
+
     def handle(self, request: Request) -> Reply:
         path = request.path
         if path == "/identity/oauth/token":

@@ -1,5 +1,9 @@
 """Salesforce REST as the sandbox serves it: OAuth client credentials, versions, describe,
-query / queryAll with the SOQL subset of soql.py, and nextRecordsUrl batches of 2,000.
+query / queryAll with the SOQL subset of soql.py, and nextRecordsUrl batches of 2,000; and one
+write: `POST /services/data/vNN.N/sobjects/Task` creates a Task, validated as Salesforce does
+(unknown or read-only fields, restricted picklists, a WhoId that is no live Lead or Contact, an
+OwnerId that is no user or an inactive one), answering 201 `{"id", "success", "errors"}` or 400
+with Salesforce's error list `[{"message", "errorCode", "fields"}]`.
 
 A query is run once: its matching versions (by seq) are kept under a query locator and each
 batch is read, projected and encoded when asked for, so memory holds ids, not records.
@@ -11,6 +15,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import parse_qs
 
 import orjson
@@ -18,6 +23,7 @@ import orjson
 from baton_sandbox import soql
 from baton_sandbox.catalog import SALESFORCE_OBJECTS
 from baton_sandbox.server import LruCache, Reply, Request, current_rows, data_by_seq, json_reply
+from baton_sandbox.world_cast import salesforce_id, sf_datetime
 
 SYSTEM = "salesforce"
 BATCH_SIZE = 2000
@@ -30,6 +36,25 @@ _ORG_ID = "00D5g000004SANDBX"
 
 def _error(status: int, code: str, message: str, headers: dict | None = None) -> Reply:
     return json_reply(status, [{"message": message, "errorCode": code}], headers)
+
+
+def _invalid(code: str, message: str, fields: list[str] | None = None) -> Reply:
+    """A refused write, as Salesforce answers it: 400 with one error naming its fields."""
+    return json_reply(400, [{"message": message, "errorCode": code, "fields": fields or []}])
+
+
+# What a client may not set on insert, and the Task fields the sandbox needs (it has no running user
+# to default OwnerId to); the restricted picklists with their values and defaults.
+_NOT_CREATEABLE = {"Id", "CreatedDate", "LastModifiedDate", "SystemModstamp", "IsDeleted", "CompletedDateTime"}
+_TASK_REQUIRED = ("OwnerId", "Subject")
+_TASK_PICKLISTS = {
+    "Status": (("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"), "Not Started"),
+    "Priority": (("High", "Normal", "Low"), "Normal"),
+    "TaskSubtype": (("Task", "Email", "ListEmail", "Cadence", "Call", "LinkedIn"), "Task"),
+}
+_TASK_LENGTHS = {"Subject": 255, "Description": 32000}
+_WHO_OBJECTS = {"00Q": "Lead", "003": "Contact"}
+_WHAT_OBJECTS = {"001": "Account", "006": "Opportunity", "701": "Campaign"}
 
 
 @dataclass
@@ -109,6 +134,11 @@ class SalesforceApi:
                 {"name": name, "label": name, "queryable": True, "retrieveable": True,
                  "urls": {"describe": f"/services/data/{version}/sobjects/{name}/describe"}}
                 for name in SALESFORCE_OBJECTS]})
+        if request.method == "POST":
+            create = re.match(r"^/sobjects/([A-Za-z_]+)$", rest)
+            if create:
+                return self._create(request, create.group(1), version)
+            return _error(405, "METHOD_NOT_ALLOWED", "HTTP Method 'POST' not allowed. Allowed are GET,HEAD")
         describe = re.match(r"^/sobjects/([A-Za-z_]+)(/describe)?$", rest)
         if describe:
             return self._describe(describe.group(1), version)
@@ -120,6 +150,103 @@ class SalesforceApi:
                                     "queryAll": f"/services/data/{version}/queryAll",
                                     "sobjects": f"/services/data/{version}/sobjects"})
         return _error(404, "NOT_FOUND", "The requested resource does not exist")
+
+    def is_write(self, request: Request) -> bool:
+        return request.method == "POST" and "/sobjects/" in request.path
+
+    # -- create ----------------------------------------------------------------------------
+    def _create(self, request: Request, name: str, version: str) -> Reply:
+        canonical = {n.lower(): n for n in SALESFORCE_OBJECTS}.get(name.lower())
+        if canonical is None:
+            return _error(404, "NOT_FOUND", "The requested resource does not exist")
+        if canonical != "Task":
+            return _error(405, "METHOD_NOT_ALLOWED", f"the sandbox creates Task records only, not {canonical}")
+        try:
+            body = request.json()
+        except orjson.JSONDecodeError as bad:
+            return _invalid("JSON_PARSER_ERROR", f"Unexpected character in the request body: {bad}")
+        if not isinstance(body, dict):
+            return _invalid("JSON_PARSER_ERROR", "Cannot deserialize instance of Task from a JSON "
+                            f"{type(body).__name__}")
+        known = {n.lower(): n for n in SALESFORCE_OBJECTS["Task"]}
+        fields = {}
+        for given, value in body.items():
+            if given == "attributes":
+                continue
+            field_name = known.get(given.lower())
+            if field_name is None:
+                return _invalid("INVALID_FIELD", f"No such column '{given}' on sobject of type Task")
+            fields[field_name] = value
+        read_only = sorted(n for n in fields if n in _NOT_CREATEABLE)
+        if read_only:
+            return _invalid("INVALID_FIELD_FOR_INSERT_UPDATE",
+                            f"Unable to create/update fields: {', '.join(read_only)}. Please check the security"
+                            " settings of this field and verify that it is read/write for your profile or"
+                            " permission set.", read_only)
+        missing = [n for n in _TASK_REQUIRED if fields.get(n) in (None, "")]
+        if missing:
+            return _invalid("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
+        for field_name, (allowed, default) in _TASK_PICKLISTS.items():
+            value = fields.get(field_name)
+            if value in (None, ""):
+                fields[field_name] = default
+            elif value not in allowed:
+                return _invalid("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                                f"{field_name}: bad value for restricted picklist field: {value}", [field_name])
+        for field_name, limit in _TASK_LENGTHS.items():
+            value = fields.get(field_name)
+            if value is not None and not isinstance(value, str):
+                return _invalid("JSON_PARSER_ERROR", f"Cannot deserialize instance of string from {value!r}"
+                                f" for {field_name}")
+            if value is not None and len(value) > limit:
+                return _invalid("STRING_TOO_LONG", f"{field_name}: data value too large: {value[:40]}..."
+                                f" (max length={limit})", [field_name])
+        if fields.get("ActivityDate") is not None:
+            try:
+                date.fromisoformat(str(fields["ActivityDate"]))
+            except ValueError:
+                return _invalid("JSON_PARSER_ERROR", f"Cannot deserialize instance of date from VALUE_STRING value"
+                                f" {fields['ActivityDate']} or request may be missing a required field")
+        refused = self._check_references(fields)
+        if refused is not None:
+            return refused
+        count = self.sandbox.created_count(SYSTEM, "Task")
+        record_id = salesforce_id("00T", count + 1, "Ap")
+        stamp = sf_datetime(self.sandbox.clock)
+        record = {"attributes": {"type": "Task", "url": f"/services/data/{STORED_VERSION}/sobjects/Task/{record_id}"}}
+        record.update({n: None for n in SALESFORCE_OBJECTS["Task"]})
+        record.update(fields)
+        record.update({"Id": record_id, "CreatedDate": stamp, "LastModifiedDate": stamp, "SystemModstamp": stamp,
+                       "IsDeleted": False, "CompletedDateTime": stamp if fields["Status"] == "Completed" else None})
+        self.sandbox.create_record(SYSTEM, "Task", record_id, record)
+        return json_reply(201, {"id": record_id, "success": True, "errors": []})
+
+    def _check_references(self, fields: dict) -> Reply | None:
+        """A Who, What and Owner that exist at the clock (and an owner who is an active user)."""
+        def current(object_name: str, record_id) -> dict | None:
+            clock = self.sandbox.clock_iso
+            with self.sandbox.pool.store() as store:
+                row = store.db.execute(
+                    "select deleted, data from versions where system = 'salesforce' and object = ? and id = ?"
+                    " and valid_from <= ? and (valid_to is null or valid_to > ?)",
+                    (object_name, str(record_id), clock, clock)).fetchone()
+            return None if row is None or row[0] else orjson.loads(row[1])
+
+        for field_name, objects in (("WhoId", _WHO_OBJECTS), ("WhatId", _WHAT_OBJECTS)):
+            value = fields.get(field_name)
+            if value in (None, ""):
+                continue
+            object_name = objects.get(str(value)[:3])
+            if object_name is None or current(object_name, value) is None:
+                return _invalid("INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id: {value}", [field_name])
+        owner = str(fields["OwnerId"])
+        user = current("User", owner) if owner.startswith("005") else None
+        if user is None:
+            return _invalid("INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id: {owner}", ["OwnerId"])
+        if not user.get("IsActive", True):
+            return _invalid("INACTIVE_OWNER_OR_USER", f"operation performed with inactive user [{owner}] as owner"
+                            " of task")
+        return None
 
     def _retrieve(self, name: str, record_id: str) -> Reply:
         canonical = {n.lower(): n for n in SALESFORCE_OBJECTS}.get(name.lower())
@@ -148,9 +275,11 @@ class SalesforceApi:
             fields.append({
                 "name": field_name, "label": _label(field_name), "type": field_type,
                 "nillable": field_name not in ("Id", "IsDeleted", "CreatedDate", "SystemModstamp"),
-                "custom": field_name.endswith("__c"), "filterable": True, "sortable": field_type != "anyType",
+                "custom": field_name.endswith("__c"), "filterable": field_type != "textarea",
+                "sortable": field_type not in ("anyType", "textarea"),
+                "createable": field_name not in _NOT_CREATEABLE,
                 "length": (255 if field_type in ("string", "picklist", "email")
-                           else 18 if field_type in ("id", "reference") else 0),
+                           else 18 if field_type in ("id", "reference") else 32000 if field_type == "textarea" else 0),
             })
         return json_reply(200, {"name": canonical, "label": canonical, "custom": False, "queryable": True,
                                 "retrieveable": True, "fields": fields,

@@ -35,7 +35,10 @@ _DATETIME_FIELDS = {"CreatedDate", "LastModifiedDate", "SystemModstamp", "Comple
 _INT_FIELDS = {"NumberOfEmployees"}
 _DOUBLE_FIELDS = {"Marketing_Touch_Count__c"}
 _CURRENCY_FIELDS = {"Amount"}
-_PICKLIST_FIELDS = {"Status", "LeadSource", "Industry", "StageName", "Type", "TaskSubtype", "Role", "Field"}
+_PICKLIST_FIELDS = {"Status", "LeadSource", "Industry", "StageName", "Type", "TaskSubtype", "Role", "Field",
+                    "Priority"}
+# Long text areas: Salesforce refuses them in WHERE and ORDER BY.
+_TEXTAREA_FIELDS = {"Description"}
 _ANYTYPE_FIELDS = {"OldValue", "NewValue"}
 
 
@@ -58,6 +61,8 @@ def field_type(name: str) -> str:
         return "email"
     if name in _ANYTYPE_FIELDS:
         return "anyType"
+    if name in _TEXTAREA_FIELDS:
+        return "textarea"
     if name.endswith("Id"):
         return "reference"
     if name in _PICKLIST_FIELDS:
@@ -318,6 +323,8 @@ class _Parser:
         if self.take_keyword("ORDER", "BY"):
             while True:
                 name = self.field_name(self.expect("ident"))
+                if field_type(name) == "textarea":
+                    raise SoqlError("INVALID_FIELD", f"field '{name}' can not be sorted in a query call")
                 descending = False
                 if self.take_keyword("DESC"):
                     descending = True
@@ -387,6 +394,8 @@ class _Parser:
         name = self.field_name(self.expect("ident"))
         self.where_fields.add(name)
         ftype = field_type(name)
+        if ftype == "textarea":
+            raise SoqlError("INVALID_FIELD", f"field '{name}' can not be filtered in a query call")
         convert = _record_value(ftype)
         negate = self.take_keyword("NOT", "IN")
         if negate or self.take_keyword("IN"):

@@ -4,12 +4,21 @@ A world is a history. The generator appends record versions (the record as the v
 would return it, from the instant it became visible) and events (what happened, in the
 world's own words). The server shows the versions as of any instant; the planted truth is
 computed from the events alone. SQLite on disk keeps a million-record world out of memory.
+
+Records a client creates through the server's write APIs (a Salesforce Task, a HubSpot task)
+go into `WorldWrites`, a small file of the server's own beside the world, never into the world
+file (worlds are cached and shared between runs and tests). A read connection that attaches it
+sees both through one `versions` view (`WorldWrites.attach`), so every read path shows the
+created records like any other, from the clock instant they were created at.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
+import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -36,6 +45,15 @@ create table if not exists events (
     data text not null            -- JSON
 );
 create index if not exists events_by_kind on events (kind, at);
+"""
+
+_VERSIONS_DDL = """
+create table if not exists versions (
+    seq integer primary key, system text not null, object text not null, id text not null,
+    valid_from text not null, valid_to text, deleted integer not null, data text not null
+);
+create index if not exists versions_by_time on versions (system, object, valid_from);
+create index if not exists versions_by_id on versions (system, object, id, valid_from);
 """
 
 
@@ -160,3 +178,43 @@ class WorldStore:
         self._flush()
         self.db.commit()
         self.db.close()
+
+
+class WorldWrites:
+    """The records a server's write APIs created, in a temporary SQLite file of its own.
+
+    Seqs continue after the world's last one, so a created record sorts after every generated
+    one at the same instant; each created record has one version (the sandbox updates nothing).
+    """
+
+    def __init__(self, world_path: str | Path):
+        self._folder = Path(tempfile.mkdtemp(prefix="baton-sandbox-writes-"))
+        self.path = self._folder / "writes.sqlite"
+        self._lock = threading.Lock()
+        self.db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+        self.db.executescript(_VERSIONS_DDL)
+        world = sqlite3.connect(f"file:{Path(world_path)}?mode=ro", uri=True)
+        try:
+            self._next_seq = (world.execute("select max(seq) from versions").fetchone()[0] or 0) + 1
+        finally:
+            world.close()
+        self.count = 0
+
+    def add(self, system: str, object: str, id: str, valid_from: datetime, data: dict) -> None:
+        with self._lock:
+            self.db.execute("insert into versions (seq, system, object, id, valid_from, valid_to, deleted, data)"
+                            " values (?, ?, ?, ?, ?, null, 0, ?)",
+                            (self._next_seq, system, object, str(id), iso(valid_from),
+                             json.dumps(data, separators=(",", ":"), default=str)))
+            self.db.commit()
+            self._next_seq += 1
+            self.count += 1
+
+    def attach(self, db: sqlite3.Connection) -> None:
+        """Make `versions` on this (world) connection show the world's versions and the created ones."""
+        db.execute("attach database ? as writes", (str(self.path),))
+        db.execute("create temp view versions as select * from main.versions union all select * from writes.versions")
+
+    def close(self) -> None:
+        self.db.close()
+        shutil.rmtree(self._folder, ignore_errors=True)

@@ -8,9 +8,13 @@
     activity of an unknown user) still count as "a touch of any kind" for the stalled rule.
     An engagement naming several contacts touches each of their people once. A HubSpot email
     the buyer sent (INCOMING_EMAIL) and a canceled or queued call or meeting are no touch.
+    A task Baton's SLA watch wrote (subject starting with var baton_task_subject_prefix) is a
+    reminder for the rep, never an activity, whatever its subtype or status (docs/write-back.md);
+    HubSpot tasks are not read here at all.
 -#}
 {%- set sales_touch_roles = var('sales_touch_roles') -%}
 {%- set completed_task_statuses = var('salesforce_completed_task_statuses') -%}
+{%- set baton_task_prefix = var('baton_task_subject_prefix') -%}
 
 with salesforce_tasks as (
     select
@@ -24,6 +28,7 @@ with salesforce_tasks as (
     where not is_deleted
       and task_subtype in ('Call', 'Email')
       and status in ({%- for status in completed_task_statuses %}'{{ status }}'{{ ", " if not loop.last }}{% endfor -%})
+      and not starts_with(coalesce(subject, ''), '{{ baton_task_prefix | replace("'", "''") }}')
 ),
 
 salesforce_events as (
