@@ -15,8 +15,9 @@ WORKDIR /opt/baton
 COPY pyproject.toml uv.lock README.md ./
 COPY src ./src
 COPY sandbox ./sandbox
-# --all-packages: the image also serves the sandbox (baton-sandbox, a workspace member).
-RUN uv sync --frozen --no-dev --all-packages --python python3.11
+# --all-packages: the image also serves the sandbox (baton-sandbox, a workspace member). --group deploy:
+# the postgres and celery providers (the compose file's celery profile); no test tool (the dev group).
+RUN uv sync --frozen --no-dev --group deploy --all-packages --python python3.11
 COPY --chown=50000:0 . .
 RUN chown 50000:0 /opt/baton /opt/baton/.baton
 USER baton

@@ -191,6 +191,8 @@ def grant(warehouse_url: str, *, prefix: str = DEFAULT_PREFIX) -> dict:
                 _default_read(conn, schema, [roles.reader_pii, roles.masker], creators)
         conn.execute(sql.SQL("grant usage on schema {} to {}").format(q(QUALITY_SCHEMA), q(roles.transformer)))
         for schema in READ_SCHEMAS:
+            if not _exists(conn, "schema", schema):  # before the first publish: it grants them (apply_to_marts)
+                continue
             for role in (roles.reader_pii, roles.masker):
                 conn.execute(sql.SQL("grant usage on schema {} to {}").format(q(schema), q(role)))
                 conn.execute(sql.SQL("grant select on all tables in schema {} to {}").format(q(schema), q(role)))
@@ -342,6 +344,8 @@ def apply_to_marts(conn) -> dict:
         columns = _columns(conn, schema, table)
         if key not in columns:
             continue
+        if key != "owner_team" and "dim_owners" not in _relations(conn, "marts"):
+            continue  # before the first publish: the publish puts the policy on (it calls this)
         relation = sql.SQL("{}.{}").format(q(schema), q(table))
         team = (sql.SQL("{}.{}").format(q(table), q(key)) if key == "owner_team" else
                 sql.SQL("(select o.team from marts.dim_owners o where o.owner_id = {}.{})").format(q(table), q(key)))

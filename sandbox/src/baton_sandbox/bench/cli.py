@@ -3,6 +3,8 @@
     baton bench load [--records N] [--repeat N]   Baton's loader beside COPY and dlt; last line JSON
     baton bench dbt --people N                    dbt build wall times: full, incremental, full refresh
     baton bench sandbox [--people N | --world F]  records per second the sandbox serves
+    baton bench celery --workers N                the scheduled chain's wall time on CeleryExecutor
+    baton bench install                           the wheel's install time into a fresh venv, cold and warm cache
 """
 
 from __future__ import annotations
@@ -34,6 +36,18 @@ def register(subcommands) -> None:
     served.add_argument("--seed", type=int, default=7)
     served.add_argument("--world", type=Path, help="measure over this world file instead of a cached one")
     served.set_defaults(handler=_sandbox)
+
+    celery = kinds.add_parser("celery", help="the scheduled chain on CeleryExecutor with N workers: first extract"
+                                             " task's start to the publish's end, from task_instance")
+    celery.add_argument("--workers", type=int, default=2)
+    celery.add_argument("--concurrency", type=int, default=2, help="task slots per worker (default 2)")
+    celery.add_argument("--people", type=int, default=300, help="world size (default 300, as the test)")
+    celery.set_defaults(handler=_celery)
+
+    install = kinds.add_parser("install", help="pip install of the wheel and the two providers into a fresh"
+                                               " Python 3.11 venv, with a cold and then a warm pip cache")
+    install.add_argument("--python", default="python3.11")
+    install.set_defaults(handler=_install)
     bench.set_defaults(handler=lambda args: bench.print_help() or 2)
 
 
@@ -56,4 +70,19 @@ def _sandbox(args) -> int:
 
     world = args.world if args.world else ensure_world(args.people, args.seed)
     print(json.dumps(run(world), indent=2))
+    return 0
+
+
+def _celery(args) -> int:
+    from baton_sandbox.bench.celery_chain import bench_celery
+
+    figures = bench_celery(args.workers, concurrency=args.concurrency, people=args.people)
+    print(json.dumps(figures))
+    return 0 if figures["state"] == "success" else 1
+
+
+def _install(args) -> int:
+    from baton_sandbox.bench.install import bench_install
+
+    print(json.dumps(bench_install(args.python)))
     return 0
