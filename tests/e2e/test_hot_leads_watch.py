@@ -41,6 +41,7 @@ DAY = datetime(2026, 10, 27, tzinfo=UTC)            # a Tuesday
 FIRST_HOUR = 10                                     # extract and build, then two write steps at once
 CLI_HOURS = range(11, 17)                           # 11:00 ... 16:00 through `baton watch`
 DAG_HOUR = 17                                       # 17:00 through the DAG
+VIEW_DROPPED_HOUR = 12                              # a staging view of the watch's is dropped before it
 LOOKBACK = timedelta(hours=96)                      # BATON_WATCH_LOOKBACK_HOURS' default
 PREFIX = "[Baton]"
 KEY = re.compile(r"Baton key: (slow_response|black_hole):([0-9a-f]+)")
@@ -224,6 +225,9 @@ def day(sandbox_world_factory, server_url):
         for hour in CLI_HOURS:
             at = DAY.replace(hour=hour)
             server.set_clock(at)
+            if hour == VIEW_DROPPED_HOUR:  # a view gone behind the watch's back: the hour rebuilds it
+                with psycopg.connect(url, autocommit=True) as conn:
+                    conn.execute("drop view staging_watch.stg_salesforce__tasks cascade")
             server.faults = FaultPlan(write_schedule={1: "server_error", 2: "server_error"} if at == failing_hour else {})
             started = time.monotonic()
             results["codes"][hour], results["outputs"][hour] = _watch(at)
@@ -340,6 +344,14 @@ def test_a_lost_answer_a_failed_run_a_rerun_and_overlapping_runs_make_no_duplica
     assert len(settled) == len(set(settled)) >= 3
     written = [row for row in day["ledger"] if row[2] == "written"]
     assert len({row[3] for row in written}) == len(written) == len(_by_key(day["tasks"]))
+
+
+def test_an_hour_rebuilds_what_it_finds_missing(day):
+    """Hours after the first rebuild tables only (views and seeds depend on the project alone); with a
+    view dropped behind its back, the hour falls back to a whole build and succeeds."""
+    logged = "\n".join(WHOLE_OUTPUT)
+    assert logged.count("tables-only build failed") == 1 and "stg_salesforce__tasks" in logged
+    assert day["codes"][VIEW_DROPPED_HOUR] == 0
 
 
 def test_baton_tasks_land_in_raw_but_are_never_a_sales_touch(day):
