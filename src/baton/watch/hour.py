@@ -218,7 +218,9 @@ def _one(ledger, breach: Breach, as_of: datetime, mode: str, prefix: str, due, w
             _say(out, f"GAVE UP  {where} after {row['attempts']} attempts: {row['last_error']}")
             return "gave_up"
         task = draft(breach, prefix=prefix, due_date=due[0], due_at=due[1])
-        unknown = state == "pending"  # a run died between claiming and recording: a task may exist
+        # pending: a run died between claiming and recording; failed: an earlier POST may have been committed
+        # after its answer was lost and the lookup made. Either way a task may exist: look before writing.
+        unknown = state in ("pending", "failed")
         ledger.record(breach, as_of, "pending", attempt=True)
         try:
             found_id = writer.find(task, prefix) if unknown else None

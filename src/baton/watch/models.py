@@ -70,39 +70,76 @@ def watch_streams(manifest_path=None) -> dict[str, tuple[str, ...]]:
 
 def build(warehouse_url: str, as_of: datetime) -> dict:
     """dbt build (seeds and models) of WATCH_MODELS and their upstream into the `_watch` schemas, as of
-    `as_of`; then the schemas are stamped with it. Raises WatchBuildFailed naming what failed.
+    `as_of`; then the schemas are stamped with it and the project's fingerprint. Raises
+    WatchBuildFailed naming what failed.
 
     Data tests are left to the nightly's build and gate, which check these same models every night:
-    here they would double the hour's build time for no decision of the watch's own.
+    here they would double the hour's build time for no decision of the watch's own. The staging
+    views and the seeds depend on the project alone, not on the data or the instant: when the
+    stamp shows this project built them, the hour rebuilds the tables only (half the nodes); a
+    failure of that lighter build is followed by a whole one.
     """
     from baton.build.dbt import dbt, ensure_raw_tables
     from baton.warehouse import connect
 
     ensure_raw_tables(warehouse_url)
+    fingerprint = project_fingerprint()
+    with connect(warehouse_url) as conn:
+        stamp = _read_stamp(conn)
     started = time.monotonic()
     selection = [f"+{name}" for name in WATCH_MODELS]
     # --quiet: dbt's progress lines go to its log file (.baton/dbt/watch/logs), not between the task lines
-    result = dbt(["build", "--quiet", "--select", *selection, "--exclude-resource-type", "test", "unit_test"], warehouse_url,
-                 vars={"as_of": iso_z(as_of, micros=True)}, target_name=DBT_TARGET, schema_suffix=WATCH_SUFFIX)
+    args = ["build", "--quiet", "--select", *selection, "--exclude-resource-type", "test", "unit_test"]
+    tables_only = ["--exclude", "config.materialized:view", "resource_type:seed"]
+    light = stamp is not None and stamp.get("project") == fingerprint
+    result = dbt([*args, *tables_only] if light else args, warehouse_url, vars={"as_of": iso_z(as_of, micros=True)},
+                 target_name=DBT_TARGET, schema_suffix=WATCH_SUFFIX)
+    if light and not result.success:
+        log.warning("the watch's tables-only build failed (%s); building views and seeds too",
+                    "; ".join(f["name"] for f in result.failures()[:3]) or result.exception)
+        result = dbt(args, warehouse_url, vars={"as_of": iso_z(as_of, micros=True)}, target_name=DBT_TARGET,
+                     schema_suffix=WATCH_SUFFIX)
     seconds = round(time.monotonic() - started, 1)
     if not result.success:
         named = "; ".join(f"{f['name']}: {(f.get('message') or f['status'])}"[:300] for f in result.failures()[:5])
         raise WatchBuildFailed(f"the watch's dbt build as of {iso_z(as_of)} failed, nothing evaluated: "
                                f"{named or result.exception or 'see the dbt log (.baton/dbt/watch/logs)'}")
     with connect(warehouse_url, autocommit=True) as conn:
-        conn.execute(f"comment on schema {schema('marts')} is '{_STAMP}{iso_z(as_of, micros=True)}'")
+        conn.execute(f"comment on schema {schema('marts')} is"
+                     f" '{_STAMP}{iso_z(as_of, micros=True)} project={fingerprint}'")
     log.info("watch models built as of %s: %d nodes in %.1fs", iso_z(as_of), len(result.results), seconds)
     return {"as_of": iso_z(as_of), "nodes": len(result.results), "seconds": seconds}
 
 
-def built_as_of(conn) -> datetime | None:
-    """The instant the `_watch` schemas were last built as of (None: never built, or dropped)."""
+def project_fingerprint() -> str:
+    """A hash of the dbt project's models, macros, seeds, tests and settings: what the views and seeds are built from."""
+    import hashlib
+
+    from baton.paths import DBT_PROJECT_DIR
+
+    digest = hashlib.sha256()
+    for path in sorted(DBT_PROJECT_DIR.rglob("*")):
+        relative = path.relative_to(DBT_PROJECT_DIR)
+        if path.is_file() and path.suffix in (".sql", ".yml", ".yaml", ".csv") and relative.parts[0] not in (
+                "target", "logs", "dbt_packages"):
+            digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _read_stamp(conn) -> dict | None:
     row = conn.execute("select obj_description(to_regnamespace(%s), 'pg_namespace')",
                        (f"marts{WATCH_SUFFIX}",)).fetchone()
     text = row[0] if row else None
     if not text or not text.startswith(_STAMP):
         return None
-    return parse_instant(text.removeprefix(_STAMP))
+    instant, _, rest = text.removeprefix(_STAMP).partition(" ")
+    return {"as_of": parse_instant(instant), **dict(part.split("=", 1) for part in rest.split() if "=" in part)}
+
+
+def built_as_of(conn) -> datetime | None:
+    """The instant the `_watch` schemas were last built as of (None: never built, or dropped)."""
+    stamp = _read_stamp(conn)
+    return stamp["as_of"] if stamp else None
 
 
 @dataclass(frozen=True)
