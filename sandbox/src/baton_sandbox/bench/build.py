@@ -86,12 +86,15 @@ def _raw_records(url: str) -> int:
 
 
 def _built_tables() -> list[str]:
-    """Every table dbt builds (incremental and table models, from the bench's manifest), schema-qualified."""
+    """Every table dbt builds (incremental and table models, from the bench's manifest), schema-qualified,
+    but the incremental bookkeeping (models/intermediate/incremental: what one build caught up on)."""
     from baton.paths import state_path
 
     manifest = json.loads(state_path("dbt", "bench-build", "target", "manifest.json").read_text())
     return sorted(f"{node['schema']}.{node.get('alias') or node['name']}" for node in manifest["nodes"].values()
-                  if node["resource_type"] == "model" and node["config"].get("materialized") in ("incremental", "table"))
+                  if node["resource_type"] == "model" and node["config"].get("materialized") in ("incremental", "table")
+                  # the change sets say what one build caught up on: they differ by design
+                  and not node["path"].startswith("intermediate/incremental/"))
 
 
 def _differences(url: str, relations: list[str]) -> dict[str, int]:
@@ -143,16 +146,16 @@ def bench_build(people: int, *, seed: int = 7, verify: bool = False, keep: bool 
             return _run_child([sys.executable, "-m", "baton.cli", "extract", "all", "--sandbox", sandbox_url,
                                "--start", "2020-01-01T00:00:00Z", "--end", _z(until), "--no-progress"], env)
 
-    def build(as_of: datetime, *flags: str) -> tuple[float, float]:
-        return _run_child([sys.executable, "-m", "baton_sandbox.bench.build", "dbt", _z(as_of), *flags], env)
+    def build(as_of: datetime, label: str, *flags: str) -> tuple[float, float]:
+        return _run_child([sys.executable, "-m", "baton_sandbox.bench.build", "dbt", _z(as_of), label, *flags], env)
 
     _stage("extract_s", figures, *extract(day_before))
     figures["records"] = _raw_records(url)
-    _stage("parse_s", figures, *build(day_before, "--parse-only"))
-    _stage("full_refresh_s", figures, *build(day_before, "--full-refresh"))
+    _stage("parse_s", figures, *build(day_before, "parse", "--parse-only"))
+    _stage("full_refresh_s", figures, *build(day_before, "full_refresh", "--full-refresh"))
     _stage("incremental_extract_s", figures, *extract(world_end))
     figures["incremental_records"] = _raw_records(url) - figures["records"]
-    _stage("incremental_s", figures, *build(world_end))
+    _stage("incremental_s", figures, *build(world_end, "incremental"))
     if verify:
         relations = _built_tables()
         with connect(url, autocommit=True) as conn:
@@ -160,7 +163,7 @@ def bench_build(people: int, *, seed: int = 7, verify: bool = False, keep: bool 
             for relation in relations:
                 conn.execute(f"create table bench_incremental.{relation.replace('.', '__')}"
                              f" as select * from {relation}")
-        _stage("verify_full_refresh_s", figures, *build(world_end, "--full-refresh"))
+        _stage("verify_full_refresh_s", figures, *build(world_end, "verify_full_refresh", "--full-refresh"))
         differing = _differences(url, relations)
         figures["verified_relations"] = len(relations)
         figures["differing_rows"] = {relation: count for relation, count in differing.items() if count}
@@ -174,21 +177,26 @@ def bench_build(people: int, *, seed: int = 7, verify: bool = False, keep: bool 
 
 
 def _dbt_stage(argv: list[str]) -> int:
-    """A child process: one dbt command on WAREHOUSE_URL (`dbt AS_OF [--full-refresh | --parse-only]`)."""
+    """A child process: one dbt command on WAREHOUSE_URL (`dbt AS_OF LABEL [--full-refresh | --parse-only]`);
+    dbt's run_results.json is kept as run_results-LABEL.json beside it (each node's time)."""
+    import shutil
+
     from baton.build.dbt import dbt, dbt_build
     from baton.instants import parse_instant
+    from baton.paths import state_path
     from baton.warehouse import warehouse_url
 
-    as_of, flags = parse_instant(argv[0]), argv[1:]
+    as_of, label, flags = parse_instant(argv[0]), argv[1], argv[2:]
     if "--parse-only" in flags:
         return 0 if dbt(["parse"], warehouse_url(), target_name="bench-build").success else 1
     result = dbt_build(warehouse_url(), as_of=as_of, full_refresh="--full-refresh" in flags, target_name="bench-build")
-    print(f"{'full refresh' if '--full-refresh' in flags else 'build'}: {result['nodes']} nodes in"
-          f" {result['seconds']} s", file=sys.stderr, flush=True)
+    print(f"{label}: {result['nodes']} nodes in {result['seconds']} s", file=sys.stderr, flush=True)
+    results = state_path("dbt", "bench-build", "target", "run_results.json")
+    shutil.copyfile(results, results.with_name(f"run_results-{label}.json"))
     return 0
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[1] == "dbt":
+    if len(sys.argv) > 3 and sys.argv[1] == "dbt":
         sys.exit(_dbt_stage(sys.argv[2:]))
-    sys.exit(f"usage: {sys.argv[0]} dbt AS_OF [--full-refresh | --parse-only] (a stage of baton bench build)")
+    sys.exit(f"usage: {sys.argv[0]} dbt AS_OF LABEL [--full-refresh | --parse-only] (a stage of baton bench build)")
