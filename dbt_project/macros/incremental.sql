@@ -166,3 +166,14 @@
         where changed.record_key like '{{ prefix }}%'
     ){% endif -%}
 {%- endmacro %}
+
+{#- A post-hook (dbt_project.yml): fresh statistics on a table just created whole (a table model, or an
+    incremental model's first build or --full-refresh), so the models and change sets that read it
+    next, in this build or an incremental one minutes later, are planned on its real size; an
+    incremental run leaves them to autovacuum. -#}
+{% macro analyze_rebuilt_table() -%}
+    {%- set materialized = config.get('materialized') -%}
+    {%- if materialized == 'table' or (materialized == 'incremental' and not is_incremental()) -%}
+        analyze {{ this }}
+    {%- endif -%}
+{%- endmacro %}

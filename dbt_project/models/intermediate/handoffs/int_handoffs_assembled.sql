@@ -208,8 +208,9 @@ select
     (floor(extract(epoch from first_sales_touch_at - handed_off_at) / 60))::integer as response_minutes,
     {{ business_minutes_between('handed_off_at', 'first_sales_touch_at') }}     as response_business_minutes,
     {{ business_minutes_add('handed_off_at', sla_minutes) }}                    as sla_due_at,
-    -- when the handoff becomes a black hole if no sales touch comes (int_black_hole_leaks_detected)
-    {{ business_minutes_add('handed_off_at', black_hole_minutes) }}             as black_hole_due_at,
+    -- when a handoff with no sales touch becomes a black hole (int_black_hole_leaks_detected)
+    case when first_sales_touch_at is null
+         then {{ business_minutes_add('handed_off_at', black_hole_minutes) }} end as black_hole_due_at,
     sales_touch_attempts::integer                                                as sales_touch_attempts,
     sales_touches_in_handoff::integer                                            as sales_touches_in_handoff,
     outcome,

@@ -1,6 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='rebuild_keys', unique_key='record_key',
           rebuilt_keys_from='int_people_rematched', on_schema_change='sync_all_columns',
-          indexes=[{'columns': ['record_key'], 'unique': true}, {'columns': ['person_id']}]) }}
+          indexes=[{'columns': ['record_key'], 'unique': true}, {'columns': ['person_id']}, {'columns': ['email']}]) }}
 -- One row per person source record with the person it belongs to (macros/matching.sql: a person
 -- is a connected component of int_person_record_links, person_id a hash of its earliest-created
 -- record). Incremental: a build rewrites the records int_people_rematched matched again (the

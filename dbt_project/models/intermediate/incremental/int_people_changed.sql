@@ -27,12 +27,10 @@
         {'account_id': 'text', 'source_system': 'text', 'source_id': 'text'}) %}
 {%- set last_people_accounts = last_built_or_empty('int_people_accounts', {'person_id': 'text', 'account_id': 'text'}) %}
 
-with records as (
-    select record_key, person_id, email, crm_account_id, hubspot_company_id
-    from {{ ref('int_people_matched_across_sources') }}
-),
+{%- set records = ref('int_people_matched_across_sources') %}
+{#- The person records are read in place (not a CTE), so each branch looks its few keys up by index. #}
 
-changed_activities as (
+with changed_activities as (
     select source_system, source_object, source_id, record_key
     from {{ ref('int_sales_activities_logged') }}
     where _loaded_at >= {{ since }}
@@ -94,7 +92,7 @@ people as (
     select previous_person_id from {{ ref('int_people_rematched') }}
     union all
     select records.person_id from changed_activities
-    inner join records on changed_activities.record_key = records.record_key
+    inner join {{ records }} as records on changed_activities.record_key = records.record_key
     union all
     select last_activities.person_id
     from {{ last_activities }} as last_activities
@@ -102,22 +100,22 @@ people as (
         in (select source_system, source_object, source_id from changed_activities)
     union all
     select records.person_id from changed_touches
-    inner join records on changed_touches.record_key = records.record_key
+    inner join {{ records }} as records on changed_touches.record_key = records.record_key
     union all
     select records.person_id from changed_touches
-    inner join records on changed_touches.email = records.email
+    inner join {{ records }} as records on changed_touches.email = records.email
     union all
     select last_touchpoints.person_id
     from {{ last_touchpoints }} as last_touchpoints
     where last_touchpoints.touchpoint_id in (select touchpoint_id from changed_touches)
     union all
-    select records.person_id from records
+    select records.person_id from {{ records }} as records
     where records.crm_account_id in (select source_id from changed_account_sources where source_system = 'salesforce')
     union all
-    select records.person_id from records
+    select records.person_id from {{ records }} as records
     where records.hubspot_company_id in (select source_id from changed_account_sources where source_system = 'hubspot')
     union all
-    select records.person_id from records
+    select records.person_id from {{ records }} as records
     where split_part(records.email, '@', 2) in (select domain from changed_domains where domain is not null)
     union all
     select last_people_accounts.person_id
@@ -128,27 +126,27 @@ people as (
     -- what crossed the as-of line between the two builds
     select records.person_id
     from {{ ref('int_lifecycle_stage_signals') }} as signals
-    inner join records on signals.record_key = records.record_key
+    inner join {{ records }} as records on signals.record_key = records.record_key
     where {{ crossed_as_of('signals.signaled_at', state) }}
     union all
     select records.person_id
     from {{ ref('int_sales_activities_logged') }} as activities
-    inner join records on activities.record_key = records.record_key
+    inner join {{ records }} as records on activities.record_key = records.record_key
     where {{ crossed_as_of('activities.touched_at', state) }}
     union all
     select records.person_id
     from {{ ref('int_touchpoints_unioned') }} as touches
-    inner join records on touches.record_key = records.record_key
+    inner join {{ records }} as records on touches.record_key = records.record_key
     where {{ crossed_as_of('touches.touched_at', state) }}
     union all
     select records.person_id
     from {{ ref('int_touchpoints_unioned') }} as touches
-    inner join records on touches.email = records.email
+    inner join {{ records }} as records on touches.email = records.email
     where {{ crossed_as_of('touches.touched_at', state) }}
     union all
     select records.person_id
     from {{ ref('stg_salesforce__lead_history') }} as history
-    inner join records on records.record_key = {{ record_key('salesforce', 'Lead', 'history.lead_id') }}
+    inner join {{ records }} as records on records.record_key = {{ record_key('salesforce', 'Lead', 'history.lead_id') }}
     where {{ crossed_as_of('history.created_at', state) }}
     {%- endif %}
 )
