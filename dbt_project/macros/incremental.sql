@@ -9,21 +9,32 @@
     and inserts them rebuilt (the `rebuild_keys` strategy below), so after any sequence of builds
     it holds what a full refresh of the same raw data and as-of gives.
 
-    Assumed: every build of a schema runs every incremental model it holds (the whole project, or
-    a `+model` selection, which takes the change sets along), and a build that failed half-way
-    is followed by a full refresh (baton.build.publish.prepare_shadow drops such a shadow).
+    Assumed: a build of a schema runs every incremental model it holds (the whole project, one
+    dbt invocation or one per model as Cosmos does, or a `+model` selection, which takes the state
+    and the change sets along), and a build that failed half-way is followed by a full refresh
+    (baton.build.publish.prepare_shadow drops such a shadow). A model run without the state of its
+    build (another as-of or other settings) rebuilds everything (incremental_state below).
 -#}
 
 {#- This build's incremental state: {full, changed_since, as_of, previous_as_of} (literals), read at
-    run time from int_incremental_state (built first). -#}
+    run time from int_incremental_state. Full (rebuild everything) unless that row was built for this
+    build: the same as-of, the same settings. A run that selected a model but not the state before it
+    (`dbt run --select fct_handoffs` with other vars, or without an as-of) rebuilds the model whole
+    rather than trust a state another build left; Cosmos's one dbt invocation per model (the
+    transform DAG) all see the state its first task built for the run's as-of. -#}
 {% macro incremental_state() -%}
     {%- set relation = ref('int_incremental_state') -%}
-    {%- if not execute -%}
+    {%- if not execute or load_relation(relation) is none -%}
         {{- return({'full': true}) -}}
     {%- endif -%}
-    {%- set row = run_query("select is_full, changed_since::text, as_of::text, previous_as_of::text from "
-                             ~ relation).rows[0] -%}
-    {{- return({'full': row[0], 'changed_since': row[1], 'as_of': row[2], 'previous_as_of': row[3]}) -}}
+    {%- set rows = run_query("select is_full, changed_since::text, as_of::text, previous_as_of::text,"
+                              ~ " settings_fingerprint, as_of = " ~ as_of() ~ " from " ~ relation).rows -%}
+    {%- if rows | length != 1 -%}
+        {{- return({'full': true}) -}}
+    {%- endif -%}
+    {%- set row = rows[0] -%}
+    {%- set current = row[5] and row[4] == incremental_settings_fingerprint() -%}
+    {{- return({'full': row[0] or not current, 'changed_since': row[1], 'as_of': row[2], 'previous_as_of': row[3]}) -}}
 {%- endmacro %}
 
 {#- True when this incremental model rebuilds every row: its first build, --full-refresh, or a full
@@ -53,6 +64,14 @@
         ({{ instant_expr }}) > least('{{ state.previous_as_of }}'::timestamptz, '{{ state.as_of }}'::timestamptz)
         and ({{ instant_expr }}) <= greatest('{{ state.previous_as_of }}'::timestamptz, '{{ state.as_of }}'::timestamptz)
     {%- endif -%}
+{%- endmacro %}
+
+{#- baton_meta.load_log (the loader's log of every load), or none where nothing was ever loaded. -#}
+{% macro load_log_relation() -%}
+    {%- if not execute -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {{- return(adapter.get_relation(database=target.database, schema='baton_meta', identifier='load_log')) -}}
 {%- endmacro %}
 
 {#- A model's rows as the last build of these schemas left them, for a change set that runs before the
@@ -119,6 +138,9 @@
 {#- What the incremental models' rows depend on besides raw data and as-of: the project's models and
     seeds, and the vars below. A change makes the next build full (int_incremental_state). -#}
 {% macro incremental_settings_fingerprint() -%}
+    {%- if local_md5 is not defined -%}
+        {{- return('no-fingerprint-outside-dbt') -}}  {#- sqlfluff renders models without dbt's context -#}
+    {%- endif -%}
     {%- set parts = [] -%}
     {%- for name in incremental_setting_vars() -%}
         {%- do parts.append(name ~ '=' ~ tojson(var(name), sort_keys=true)) -%}

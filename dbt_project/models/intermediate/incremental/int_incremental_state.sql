@@ -1,4 +1,5 @@
-{{ config(materialized='incremental', unique_key='state_key', incremental_strategy='delete+insert') }}
+{{ config(materialized='incremental', unique_key='state_key', incremental_strategy='delete+insert',
+          on_schema_change='sync_all_columns') }}
 {#-
     One row: what this build of these schemas catches up on since the last one (macros/incremental.sql,
     docs/scale.md): raw rows the loader wrote from changed_since on, and things whose instant lies
@@ -13,8 +14,7 @@
     written by something else than Baton's loader may want a margin).
 -#}
 {%- set fingerprint = incremental_settings_fingerprint() -%}
-{%- set load_log = adapter.get_relation(database=target.database, schema='baton_meta', identifier='load_log')
-                   if execute else none -%}
+{%- set load_log = load_log_relation() -%}
 
 with owners as (
     select md5(coalesce(string_agg(

@@ -7,6 +7,7 @@
     still ends at as-of (open, or closed later). Empty when the build rebuilds everything.
 -#}
 -- depends_on: {{ ref('int_people_changed') }}
+-- depends_on: {{ ref('int_opportunities_unioned') }}
 {%- set state = incremental_state() %}
 
 {#- Everything rebuilt: nothing to list (the query stays, so dbt sees every ref). -#}
@@ -14,14 +15,7 @@
 {%- set last_roles = last_built_or_empty('int_opportunity_contact_roles',
         {'opportunity_id': 'text', 'person_id': 'text', 'role_created_at': 'timestamptz'}) %}
 
-with opportunities as (
-    select
-        {{ surrogate_key(["'opportunity'", 'source_system', 'source_id']) }} as opportunity_id,
-        created_at, closed_at, is_closed
-    from {{ ref('int_opportunities_unioned') }}
-),
-
-changed as (
+with changed as (
     select {{ surrogate_key(["'opportunity'", "'salesforce'", 'opportunity_id']) }} as opportunity_id
     from {{ ref('stg_salesforce__opportunities') }} where _loaded_at >= {{ since }}
     union all
@@ -39,7 +33,8 @@ changed as (
     where last_roles.person_id in (select person_id from {{ ref('int_people_changed') }})
     {%- if not state.full and state.previous_as_of is not none and state.previous_as_of != state.as_of %}
     union all
-    select opportunity_id from opportunities
+    select {{ surrogate_key(["'opportunity'", 'source_system', 'source_id']) }}
+    from {{ ref('int_opportunities_unioned') }}
     where {{ crossed_as_of('created_at', state) }}
        -- the full_path window of an open opportunity (or one closed after the earlier as-of) ends at as-of
        or not coalesce(is_closed, false) or closed_at is null

@@ -72,9 +72,9 @@ record_keys as (
     select {{ record_key('marketo', 'lead', 'lead_id') }} from changed_marketo_activities
     union all
     -- the leads a changed Merge Leads activity merged away
-    select {{ record_key('marketo', 'lead', 'merges.loser_lead_id') }}
-    from {{ ref('int_marketo_lead_merges') }} as merges
-    where merges.winner_lead_id in (select lead_id from changed_marketo_activities where activity_type_id = 32)
+    select {{ record_key('marketo', 'lead', 'lead_merges.loser_lead_id') }}
+    from {{ ref('int_marketo_lead_merges') }} as lead_merges
+    where lead_merges.winner_lead_id in (select lead_id from changed_marketo_activities where activity_type_id = 32)
     union all
     select {{ record_key('hubspot', 'contacts', 'contact_id') }} from changed_hubspot_contacts
     union all

@@ -8,18 +8,17 @@
 -- Incremental by person (int_people_changed): the touches naming a record or an email of theirs.
 {%- set incremental = not rebuilds_everything() %}
 
-with changed_records as (
-    select record_key, email
-    from {{ ref('int_people_matched_across_sources') }}
-    where true {{ in_change_set('person_id', 'int_people_changed', 'person_id') }}
-),
-
-touches as (
+with touches as (
     select * from {{ ref('int_touchpoints_unioned') }}
     where not is_deleted and is_marketing_touch and touched_at <= {{ as_of() }}
     {%- if incremental %}
-      and (record_key in (select record_key from changed_records)
-           or email in (select email from changed_records where email is not null))
+      -- the touches naming a record or an email of the people rebuilt
+      and (record_key in (
+               select changed.record_key from {{ ref('int_people_matched_across_sources') }} as changed
+               where true {{ in_change_set('changed.person_id', 'int_people_changed', 'person_id') }})
+           or email in (
+               select changed.email from {{ ref('int_people_matched_across_sources') }} as changed
+               where changed.email is not null {{ in_change_set('changed.person_id', 'int_people_changed', 'person_id') }}))
     {%- endif %}
 ),
 

@@ -17,7 +17,10 @@ is not counted. dbt parses the project once before the timed builds, so neither 
 
 The last line printed is one JSON object: records (raw rows after the first extract),
 full_refresh_s, incremental_s, ratio (incremental / full refresh), extract_s,
-incremental_extract_s, peak_rss_mb (the largest of the Baton stages) and each stage's own.
+incremental_extract_s, peak_rss_mb (the largest of the Baton stages) and each stage's own, and
+what the incremental build caught up on (people_rebuilt, opportunities_rebuilt; false
+incremental_was_full). Each dbt stage's run_results.json is kept as run_results-<stage>.json
+under .baton/dbt/bench-build/target/.
 """
 
 from __future__ import annotations
@@ -156,6 +159,11 @@ def bench_build(people: int, *, seed: int = 7, verify: bool = False, keep: bool 
     _stage("incremental_extract_s", figures, *extract(world_end))
     figures["incremental_records"] = _raw_records(url) - figures["records"]
     _stage("incremental_s", figures, *build(world_end, "incremental"))
+    with connect(url) as conn:  # what the incremental build caught up on (models/intermediate/incremental)
+        figures["incremental_was_full"], figures["people_rebuilt"], figures["opportunities_rebuilt"] = conn.execute(
+            "select (select is_full from intermediate.int_incremental_state),"
+            " (select count(*) from intermediate.int_people_changed),"
+            " (select count(*) from intermediate.int_opportunities_changed)").fetchone()
     if verify:
         relations = _built_tables()
         with connect(url, autocommit=True) as conn:
