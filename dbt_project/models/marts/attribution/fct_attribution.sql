@@ -1,6 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='rebuild_keys', unique_key='opportunity_id',
           rebuilt_keys_from='int_opportunities_changed', on_schema_change='append_new_columns',
-          indexes=[{'columns': ['opportunity_id']}, {'columns': ['touchpoint_id']}, {'columns': ['model', 'channel']}]) }}
+          indexes=[{'columns': ['opportunity_id']}]) }}
 {#-
     One row per opportunity × touchpoint × model: the touch's share of the opportunity's credit
     under that model, renormalized so each opportunity's credits sum to 1 per model. Incremental

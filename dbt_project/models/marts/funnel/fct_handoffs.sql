@@ -1,5 +1,5 @@
-{{ config(indexes=[{'columns': ['person_id']}, {'columns': ['owner_id']}, {'columns': ['handed_off_at']},
-                   {'columns': ['outcome']}]) }}
+{#- Indexes for the readers' filters (docs/scale.md): one person, one owner, a period. -#}
+{{ config(indexes=[{'columns': ['person_id']}, {'columns': ['owner_id', 'handed_off_at']}, {'columns': ['handed_off_at']}]) }}
 {#-
     One row per handoff (a person entering mql; docs/warehouse.md): who had it, what sales did
     and how fast, how it ended. int_handoffs_assembled holds all of it that stands still

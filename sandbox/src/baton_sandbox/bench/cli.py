@@ -5,6 +5,7 @@
     baton bench build --people N [--verify]       one night at scale: extract, full refresh, one more day
                                                   extracted and built incrementally; last line JSON
     baton bench sandbox [--people N | --world F]  records per second the sandbox serves
+    baton bench queries [--explain N]             every query the report, the metrics and analysts run, timed
 """
 
 from __future__ import annotations
@@ -40,6 +41,12 @@ def register(subcommands) -> None:
     build.add_argument("--keep", action="store_true", help="keep the database baton_bench_build_<people> afterwards")
     build.set_defaults(handler=_build)
 
+    queries = kinds.add_parser("queries", help="every query of the HTML and terminal reports, the saved queries"
+                                               " and an analyst's filters on WAREHOUSE_URL's marts, timed")
+    queries.add_argument("--explain", type=int, default=0, help="EXPLAIN ANALYZE the N slowest")
+    queries.add_argument("--show", type=int, default=15, help="print the N slowest statements")
+    queries.set_defaults(handler=_queries)
+
     served = kinds.add_parser("sandbox", help="records per second the sandbox serves (server in its own process)")
     served.add_argument("--people", type=int, default=3000)
     served.add_argument("--seed", type=int, default=7)
@@ -67,6 +74,12 @@ def _build(args) -> int:
     figures = bench_build(args.people, seed=args.seed, verify=args.verify, keep=args.keep)
     print(json.dumps(figures))
     return 1 if figures.get("differing_rows") else 0
+
+
+def _queries(args) -> int:
+    from baton_sandbox.bench.queries import bench_queries_command
+
+    return bench_queries_command(args)
 
 
 def _sandbox(args) -> int:
