@@ -277,8 +277,10 @@ def marts(server_url):
                      target_name="test_handoffs_leak_rules")
         assert result.success, (result.exception, result.failures()[:3])
         default = read_marts(url, org)
-        # The rules live in the leak models (models/intermediate/leaks), one per leak type.
-        result = dbt(["run", "--select", "fct_handoffs", "path:models/intermediate/leaks", "fct_funnel_leaks"], url,
+        # The rules live in the leak models (models/intermediate/leaks), one per leak type, and the
+        # handoff's due times in int_handoffs_assembled.
+        result = dbt(["run", "--select", "int_handoffs_assembled", "fct_handoffs", "path:models/intermediate/leaks",
+                      "fct_funnel_leaks"], url,
                      vars={"as_of": AS_OF, **OTHER_THRESHOLDS}, target_name="test_handoffs_leak_rules")
         assert result.success, (result.exception, result.failures()[:3])
         yield {"default": default, "other": read_marts(url, org)}

@@ -104,14 +104,24 @@ def ensure_meta(conn) -> None:
 
 def ensure_raw_table(conn, source: str, stream: str) -> None:
     conn.execute("select pg_advisory_xact_lock(hashtext('baton_meta ddl'))")
-    if conn.execute("select to_regclass(%s) is not null",
-                    (f'"{raw_schema(source)}"."{stream}"',)).fetchone()[0]:
+    schema, table = sql.Identifier(raw_schema(source)), sql.Identifier(stream)
+    # The incremental dbt models read what a load wrote since their last build (docs/scale.md).
+    loaded_at_index = sql.SQL("create index if not exists {} on {}.{} (_loaded_at)").format(
+        sql.Identifier(f"{stream}__loaded_at"), schema, table)
+    exists, owned, indexed = conn.execute(
+        "select c.oid is not null, pg_has_role(c.relowner, 'USAGE'),"
+        " exists (select 1 from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]"
+        "         where i.indrelid = c.oid and a.attname = '_loaded_at')"
+        " from (select to_regclass(%s) as oid) r left join pg_class c on c.oid = r.oid",
+        (f'"{raw_schema(source)}"."{stream}"',)).fetchone()
+    if exists:
+        if owned and not indexed:
+            conn.execute(loaded_at_index)  # a table created before the index was
         return  # the loader may write an existing table without the right to create one
-    schema = sql.Identifier(raw_schema(source))
     if conn.execute("select to_regnamespace(%s) is null", (f'"{raw_schema(source)}"',)).fetchone()[0]:
         conn.execute(sql.SQL("create schema if not exists {}").format(schema))
-    conn.execute(sql.SQL("create table if not exists {}.{} (" + RAW_TABLE_COLUMNS + ")").format(
-        schema, sql.Identifier(stream)))
+    conn.execute(sql.SQL("create table if not exists {}.{} (" + RAW_TABLE_COLUMNS + ")").format(schema, table))
+    conn.execute(loaded_at_index)
 
 
 def ensure_raw_tables(warehouse_url: str) -> None:

@@ -1,15 +1,15 @@
 {{ config(materialized='incremental', unique_key='activity_id', incremental_strategy='delete+insert',
-          on_schema_change='sync_all_columns') }}
+          on_schema_change='sync_all_columns',
+          indexes=[{'columns': ['activity_id']}, {'columns': ['lead_id']}, {'columns': ['_loaded_at']}]) }}
 -- One row per Marketo activity Baton reads (web visits, form fills, email clicks, new leads,
 -- status changes, merges, program progressions), its attributes unpacked. Incremental: activities
--- never change once written, so a run only parses what the last load added.
+-- never change once written, so a build only parses what the loader wrote since the last build
+-- (macros/incremental.sql).
 with activities as (
     select *
     from {{ ref('stg_marketo__activities') }}
     where activity_type_id in (1, 2, 11, 12, 13, 32, 104)
-    {% if is_incremental() %}
-      and _loaded_at >= (select coalesce(max(_loaded_at), '-infinity'::timestamptz) from {{ this }})
-    {% endif %}
+    {{ loaded_since_last_build() }}
 )
 
 select

@@ -1,9 +1,17 @@
 {{ config(materialized='incremental', unique_key='touchpoint_id', incremental_strategy='delete+insert',
-          on_schema_change='sync_all_columns') }}
+          on_schema_change='sync_all_columns',
+          indexes=[{'columns': ['touchpoint_id'], 'unique': true}, {'columns': ['record_key']}, {'columns': ['email']},
+                   {'columns': ['_loaded_at']}, {'columns': ['touched_at']}]) }}
 -- One row per marketing touch (docs/warehouse.md) as the source recorded it, before it is tied
 -- to a person: Marketo form fills, email clicks, web visits and program attendance,
--- Salesforce campaign responses, HubSpot form submissions and marketing email clicks.
--- Incremental per source part: a run reads only what the last loads wrote (or rewrote).
+-- Salesforce campaign members (is_marketing_touch once they responded), HubSpot form submissions
+-- and marketing email clicks. _loaded_at is when the loader last wrote the touch or the program,
+-- campaign or form it names. Incremental (macros/incremental.sql): a build reads the touches
+-- written since the last build and those whose program, campaign or form was.
+{%- set state = incremental_state() %}
+{%- set incremental = not rebuilds_everything() %}
+{%- set since = "'" ~ state.changed_since ~ "'::timestamptz" if incremental else none %}
+
 with marketo_activities as (
     select
         'marketo_activity' as touch_source,
@@ -20,14 +28,22 @@ with marketo_activities as (
         'program_channel' as channel_field,
         programs.channel as channel_value,
         activities.primary_attribute_value as touch_detail,
+        true as is_marketing_touch,
         activities.is_deleted,
-        activities._loaded_at
+        greatest(activities._loaded_at, programs._loaded_at) as _loaded_at
     from {{ ref('int_marketo_activities_parsed') }} as activities
     -- Marketo names the program of a form fill or email click as the activity's campaign.
     left join {{ ref('stg_marketo__programs') }} as programs on programs.program_id = activities.campaign_id
     -- Program attendance (104) is not counted: the CRM's responded campaign member is that touch.
     where activities.activity_type_id in (1, 2, 11)
-    {{ incremental_since_last_load('touch_source', 'marketo_activity', 'activities._loaded_at') }}
+    {%- if incremental %}
+      and activities.activity_id in (
+          select activity_id from {{ ref('int_marketo_activities_parsed') }} where _loaded_at >= {{ since }}
+          union
+          select activity_id from {{ ref('int_marketo_activities_parsed') }}
+          where campaign_id in (select program_id from {{ ref('stg_marketo__programs') }} where _loaded_at >= {{ since }})
+      )
+    {%- endif %}
 ),
 
 campaign_members as (
@@ -45,12 +61,16 @@ campaign_members as (
         'campaign_type',
         campaigns.campaign_type,
         campaigns.name,
+        coalesce(members.has_responded, false),
         members.is_deleted,
-        members._loaded_at
+        greatest(members._loaded_at, campaigns._loaded_at)
     from {{ ref('stg_salesforce__campaign_members') }} as members
     left join {{ ref('stg_salesforce__campaigns') }} as campaigns using (campaign_id)
-    where members.has_responded
-    {{ incremental_since_last_load('touch_source', 'salesforce_campaign_member', 'members._loaded_at') }}
+    where true
+    {%- if incremental %}
+      and (members._loaded_at >= {{ since }} or members.campaign_id in (
+          select campaign_id from {{ ref('stg_salesforce__campaigns') }} where _loaded_at >= {{ since }}))
+    {%- endif %}
 ),
 
 hubspot_form_submissions as (
@@ -64,12 +84,16 @@ hubspot_form_submissions as (
         'form_name',
         forms.name,
         page_url,
+        true,
         submissions.is_deleted,
-        submissions._loaded_at
+        greatest(submissions._loaded_at, forms._loaded_at)
     from {{ ref('stg_hubspot__form_submissions') }} as submissions
     left join {{ ref('stg_hubspot__forms') }} as forms using (form_id)
     where true
-    {{ incremental_since_last_load('touch_source', 'hubspot_form_submission', 'submissions._loaded_at') }}
+    {%- if incremental %}
+      and (submissions._loaded_at >= {{ since }} or submissions.form_id in (
+          select form_id from {{ ref('stg_hubspot__forms') }} where _loaded_at >= {{ since }}))
+    {%- endif %}
 ),
 
 hubspot_email_clicks as (
@@ -83,11 +107,11 @@ hubspot_email_clicks as (
         null::text,
         null::text,
         url,
+        true,
         is_deleted,
         _loaded_at
     from {{ ref('stg_hubspot__email_events') }}
-    where event_type = 'CLICK'
-    {{ incremental_since_last_load('touch_source', 'hubspot_email_event') }}
+    where event_type = 'CLICK' {{ loaded_since_last_build() }}
 ),
 
 touches as (
@@ -114,6 +138,7 @@ select
     channel_field,
     channel_value,
     touch_detail,
+    is_marketing_touch,
     is_deleted,
     _loaded_at
 from touches

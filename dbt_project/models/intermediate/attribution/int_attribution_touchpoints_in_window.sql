@@ -1,3 +1,6 @@
+{{ config(materialized='incremental', incremental_strategy='rebuild_keys', unique_key='opportunity_id',
+          rebuilt_keys_from='int_opportunities_changed', on_schema_change='sync_all_columns',
+          indexes=[{'columns': ['opportunity_id']}]) }}
 {#-
     One row per opportunity × attribution window × touchpoint: the marketing touches of every
     person with a contact role on the opportunity that fall in the window (docs/warehouse.md).
@@ -5,6 +8,7 @@
       opportunity_creation  ends at its creation (every model but full_path)
       opportunity_close     ends at its close, or at as-of while it is open (full_path)
     touch_order numbers the window's touches by time, then touchpoint id (byte order).
+    Incremental by opportunity: a build rebuilds the opportunities of int_opportunities_changed.
 -#}
 {%- set lookback_days = var('attribution_lookback_days') -%}
 {%- set form_fill_touch_types = var('attribution_form_fill_touch_types') -%}
@@ -28,6 +32,7 @@ opportunities as (
     -- an opportunity created after as-of does not exist yet at as-of; a deleted one no longer does
     where opportunities.created_at <= as_of.as_of_at
       and not coalesce(opportunities.is_deleted, false)
+      {{ in_change_set('opportunities.opportunity_id', 'int_opportunities_changed', 'opportunity_id') }}
 ),
 
 opportunity_people as (

@@ -1,5 +1,9 @@
-{#- Batch joins: hash joins, not nested loops guessed from CTE estimates; no JIT compile of the large plan. -#}
-{{ config(pre_hook=["set local jit = off", "set local enable_nestloop = off"]) }}
+{#- Batch joins when rebuilding everything (hash joins, not nested loops guessed from CTE estimates); no
+    JIT compile of the large plan. Incremental by person: a build rebuilds the people of int_people_changed. -#}
+{{ config(materialized='incremental', incremental_strategy='rebuild_keys', unique_key='person_id',
+          rebuilt_keys_from='int_people_changed', on_schema_change='sync_all_columns',
+          pre_hook="{{ batch_join_settings() }}",
+          indexes=[{'columns': ['person_id']}, {'columns': ['handoff_id']}]) }}
 {#-
     One row per handoff × required context field (docs/warehouse.md; the fields, their groups and
     severities are the context_fields seed): the value the handoff's CRM record carries as it
@@ -17,7 +21,7 @@ with crm_records as (
         email, company, title, industry, employee_count, country, lead_source,
         marketing_touch_count, last_marketing_touch_at
     from {{ ref('int_handoff_crm_records_joined') }}
-    where source_id is not null
+    where source_id is not null {{ in_change_set('person_id', 'int_people_changed', 'person_id') }}
 ),
 
 handoff_owners as (

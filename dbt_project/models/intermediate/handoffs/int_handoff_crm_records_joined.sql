@@ -1,5 +1,9 @@
-{#- Batch joins: hash joins, not nested loops guessed from CTE estimates; no JIT compile of the large plan. -#}
-{{ config(pre_hook=["set local jit = off", "set local enable_nestloop = off"]) }}
+{#- Batch joins when rebuilding everything (hash joins, not nested loops guessed from CTE estimates); no
+    JIT compile of the large plan. Incremental by person: a build rebuilds the people of int_people_changed. -#}
+{{ config(materialized='incremental', incremental_strategy='rebuild_keys', unique_key='person_id',
+          rebuilt_keys_from='int_people_changed', on_schema_change='sync_all_columns',
+          pre_hook="{{ batch_join_settings() }}",
+          indexes=[{'columns': ['person_id']}, {'columns': ['handoff_id'], 'unique': true}]) }}
 {#-
     One row per handoff: its CRM record (the Salesforce lead or contact, or the HubSpot contact
     the handoff reached; int_handoffs_identified) and that record's fields as they stand at
@@ -16,6 +20,7 @@
 with handoffs as (
     select handoff_id, person_id, crm_record_key, crm_source_system, crm_source_object, crm_source_id
     from {{ ref('int_handoffs_identified') }}
+    where true {{ in_change_set('person_id', 'int_people_changed', 'person_id') }}
 ),
 
 salesforce_leads as (

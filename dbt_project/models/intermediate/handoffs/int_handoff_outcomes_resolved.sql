@@ -1,5 +1,9 @@
-{#- Batch joins: hash joins, not nested loops guessed from CTE estimates; no JIT compile of the large plan. -#}
-{{ config(pre_hook=["set local jit = off", "set local enable_nestloop = off"]) }}
+{#- Batch joins when rebuilding everything (hash joins, not nested loops guessed from CTE estimates); no
+    JIT compile of the large plan. Incremental by person: a build rebuilds the people of int_people_changed. -#}
+{{ config(materialized='incremental', incremental_strategy='rebuild_keys', unique_key='person_id',
+          rebuilt_keys_from='int_people_changed', on_schema_change='sync_all_columns',
+          pre_hook="{{ batch_join_settings() }}",
+          indexes=[{'columns': ['person_id']}, {'columns': ['handoff_id'], 'unique': true}]) }}
 {#-
     One row per handoff: how it ended (docs/warehouse.md). The first stage after the handoff and
     before the next one: sql/opportunity/customer -> converted; disqualified -> no_response when
@@ -16,6 +20,7 @@
 with handoffs as (
     select handoff_id, person_id, handed_off_at, next_handoff_at, crm_source_object, crm_source_id
     from {{ ref('int_handoffs_identified') }}
+    where true {{ in_change_set('person_id', 'int_people_changed', 'person_id') }}
 ),
 
 crm_records as (
@@ -26,12 +31,14 @@ crm_records as (
 stage_spells as (
     select person_id, stage, entered_at
     from {{ ref('fct_lifecycle_stage_history') }}
+    where true {{ in_change_set('person_id', 'int_people_changed', 'person_id') }}
 ),
 
 lead_reason_history as (
     select lead_id, field, new_value, created_at, lead_history_id
     from {{ ref('stg_salesforce__lead_history') }}
     where field in ('{{ disqualified_reason_field }}', '{{ recycled_reason_field }}') and not is_deleted
+      and lead_id in (select crm_source_id from handoffs where crm_source_object = 'Lead')
 ),
 
 terminal_spells as (
@@ -123,6 +130,7 @@ reasons as (
 
 select
     outcomes.handoff_id,
+    handoffs.person_id,
     case
         when outcomes.terminal_stage in ('sql', 'opportunity', 'customer') then 'converted'
         when outcomes.terminal_stage = 'disqualified' and reasons.outcome_reason in (
@@ -143,3 +151,4 @@ select
     ), false) as is_no_response_reason
 from outcomes
 inner join reasons on outcomes.handoff_id = reasons.handoff_id
+inner join handoffs on outcomes.handoff_id = handoffs.handoff_id

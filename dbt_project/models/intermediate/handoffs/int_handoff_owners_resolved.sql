@@ -1,5 +1,9 @@
-{#- Batch joins: hash joins, not nested loops guessed from CTE estimates; no JIT compile of the large plan. -#}
-{{ config(pre_hook=["set local jit = off", "set local enable_nestloop = off"]) }}
+{#- Batch joins when rebuilding everything (hash joins, not nested loops guessed from CTE estimates); no
+    JIT compile of the large plan. Incremental by person: a build rebuilds the people of int_people_changed. -#}
+{{ config(materialized='incremental', incremental_strategy='rebuild_keys', unique_key='person_id',
+          rebuilt_keys_from='int_people_changed', on_schema_change='sync_all_columns',
+          pre_hook="{{ batch_join_settings() }}",
+          indexes=[{'columns': ['person_id']}, {'columns': ['handoff_id'], 'unique': true}]) }}
 {#-
     One row per handoff (docs/warehouse.md): who owned it and who should have.
     The owner at handoff is the owner of the handoff's CRM record (int_handoffs_identified) at
@@ -16,6 +20,7 @@ with handoff_records as (
         handoff_id, person_id, handoff_number, handed_off_at, next_handoff_at, crm_record_key,
         crm_source_system, crm_source_object, crm_source_id, crm_reached_at
     from {{ ref('int_handoffs_identified') }}
+    where true {{ in_change_set('person_id', 'int_people_changed', 'person_id') }}
 ),
 
 crm_records as (
@@ -25,14 +30,17 @@ crm_records as (
 
 records as (
     select * from {{ ref('int_people_matched_across_sources') }}
+    where true {{ in_change_set('person_id', 'int_people_changed', 'person_id') }}
 ),
 
 lead_history as (
     select * from {{ ref('stg_salesforce__lead_history') }}
+    where lead_id in (select crm_source_id from handoff_records where crm_source_object = 'Lead')
 ),
 
 hubspot_contacts as (
     select contact_id, properties_with_history from {{ ref('stg_hubspot__contacts') }}
+    where contact_id in (select crm_source_id from handoff_records where crm_source_object = 'contacts')
 ),
 
 account_records as (

@@ -1,5 +1,9 @@
-{#- Batch joins: hash joins, not nested loops guessed from CTE estimates; no JIT compile of the large plan. -#}
-{{ config(pre_hook=["set local jit = off", "set local enable_nestloop = off"]) }}
+{#- Batch joins when rebuilding everything (hash joins, not nested loops guessed from CTE estimates); no
+    JIT compile of the large plan. Incremental by person: a build rebuilds the people of int_people_changed. -#}
+{{ config(materialized='incremental', incremental_strategy='rebuild_keys', unique_key='person_id',
+          rebuilt_keys_from='int_people_changed', on_schema_change='sync_all_columns',
+          pre_hook="{{ batch_join_settings() }}",
+          indexes=[{'columns': ['person_id']}, {'columns': ['handoff_id'], 'unique': true}]) }}
 {#-
     One row per handoff (docs/warehouse.md): a person entering mql, i.e. every mql spell of
     fct_lifecycle_stage_history (a re-entry after recycled is a new handoff). handed_off_at is
@@ -13,11 +17,13 @@
 with stage_history as (
     select person_id, stage, entered_at
     from {{ ref('fct_lifecycle_stage_history') }}
+    where true {{ in_change_set('person_id', 'int_people_changed', 'person_id') }}
 ),
 
 records as (
     select person_id, record_key, source_system, source_object, source_id
     from {{ ref('int_people_matched_across_sources') }}
+    where true {{ in_change_set('person_id', 'int_people_changed', 'person_id') }}
 ),
 
 stage_signals as (

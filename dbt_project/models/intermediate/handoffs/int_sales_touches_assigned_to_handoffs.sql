@@ -1,5 +1,9 @@
-{#- Batch joins: hash joins, not nested loops guessed from CTE estimates; no JIT compile of the large plan. -#}
-{{ config(pre_hook=["set local jit = off", "set local enable_nestloop = off"]) }}
+{#- Batch joins when rebuilding everything (hash joins, not nested loops guessed from CTE estimates); no
+    JIT compile of the large plan. Incremental by person: a build rebuilds the people of int_people_changed. -#}
+{{ config(materialized='incremental', incremental_strategy='rebuild_keys', unique_key='person_id',
+          rebuilt_keys_from='int_people_changed', on_schema_change='sync_all_columns',
+          pre_hook="{{ batch_join_settings() }}",
+          indexes=[{'columns': ['person_id']}, {'columns': ['handoff_id']}]) }}
 {#-
     One row per sales touch (int_sales_activities_unioned where is_sales_touch) with the handoff
     it belongs to: the person's latest handoff at or before it, i.e. the one whose window
@@ -12,12 +16,13 @@ with sales_touches as (
         sales_activity_id, person_id, record_key, source_system, source_object, source_id,
         touched_at, channel, owner_id, source_owner_id, owner_name, owner_role
     from {{ ref('int_sales_activities_unioned') }}
-    where is_sales_touch
+    where is_sales_touch and touched_at <= {{ as_of() }} {{ in_change_set('person_id', 'int_people_changed', 'person_id') }}
 ),
 
 handoffs as (
     select handoff_id, person_id, handed_off_at, next_handoff_at
     from {{ ref('int_handoffs_identified') }}
+    where true {{ in_change_set('person_id', 'int_people_changed', 'person_id') }}
 )
 
 select

@@ -1,6 +1,7 @@
 -- One row per company source record (Salesforce account, HubSpot company) with the account it
 -- belongs to: records sharing a web domain are one account; a merged Salesforce account
 -- follows its master; a record without a domain is an account of its own.
+-- depends_on: {{ ref('int_people_changed') }} (built after it: it reads what the last build matched)
 with records as (
     select
         {{ record_key('salesforce', 'Account', 'account_id') }} as record_key,

@@ -5,6 +5,7 @@
     closedate.
 -#}
 
+-- depends_on: {{ ref('int_people_changed') }} (built after it: it reads what the last build matched)
 with opportunity_field_history as (
     select opportunity_id, field, created_at, is_deleted
     from {{ ref('stg_salesforce__opportunity_field_history') }}

@@ -1,5 +1,9 @@
+{{ config(materialized='incremental', incremental_strategy='rebuild_keys', unique_key='opportunity_id',
+          rebuilt_keys_from='int_opportunities_changed', on_schema_change='sync_all_columns',
+          indexes=[{'columns': ['opportunity_id']}, {'columns': ['person_id']}]) }}
 -- One row per opportunity × person with a role on it (Salesforce contact roles, HubSpot deal
 -- contacts), with when the role began (the later of the opportunity's and the role's creation).
+-- Incremental by opportunity: a build rebuilds the opportunities of int_opportunities_changed.
 with salesforce_roles as (
     select
         {{ surrogate_key(["'opportunity'", "'salesforce'", 'roles.opportunity_id']) }} as opportunity_id,
@@ -14,6 +18,8 @@ with salesforce_roles as (
     join {{ ref('int_people_matched_across_sources') }} as people
       on people.record_key = {{ record_key('salesforce', 'Contact', 'roles.contact_id') }}
     where not roles.is_deleted
+        {{ in_change_set(surrogate_key(["'opportunity'", "'salesforce'", 'roles.opportunity_id']),
+                         'int_opportunities_changed', 'opportunity_id') }}
 ),
 
 hubspot_roles as (
@@ -30,6 +36,9 @@ hubspot_roles as (
          lateral unnest(deals.contact_ids) with ordinality as contact(contact_id, position)
     join {{ ref('int_people_matched_across_sources') }} as people
       on people.record_key = {{ record_key('hubspot', 'contacts', 'contact.contact_id') }}
+    where true
+        {{ in_change_set(surrogate_key(["'opportunity'", "'hubspot'", 'deals.deal_id']),
+                         'int_opportunities_changed', 'opportunity_id') }}
 ),
 
 roles as (

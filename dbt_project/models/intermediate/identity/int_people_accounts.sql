@@ -1,8 +1,13 @@
+{{ config(materialized='incremental', incremental_strategy='rebuild_keys', unique_key='person_id',
+          rebuilt_keys_from='int_people_changed', on_schema_change='sync_all_columns',
+          indexes=[{'columns': ['person_id'], 'unique': true}, {'columns': ['account_id']}]) }}
 -- One row per person with the account they belong to: the CRM's own link first (Salesforce
 -- contact account, converted lead account, Marketo's sfdcAccountId, HubSpot company), else
--- the person's corporate email domain. A free-mail domain never gives an account.
+-- the person's corporate email domain. A free-mail domain never gives an account. Incremental by
+-- person (int_people_changed).
 with records as (
     select * from {{ ref('int_people_matched_across_sources') }}
+    where true {{ in_change_set('person_id', 'int_people_changed', 'person_id') }}
 ),
 
 account_records as (

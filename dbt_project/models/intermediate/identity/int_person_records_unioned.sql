@@ -1,5 +1,9 @@
+{{ config(materialized='incremental', incremental_strategy='rebuild_keys', unique_key='record_key',
+          rebuilt_keys_from='int_person_records_changed', on_schema_change='sync_all_columns',
+          indexes=[{'columns': ['record_key'], 'unique': true}]) }}
 -- One row per source record that stands for a person: Salesforce leads and contacts,
--- Marketo leads, HubSpot contacts, with the attributes dim_people picks from.
+-- Marketo leads, HubSpot contacts, with the attributes dim_people picks from. Incremental by
+-- record: a build rebuilds the records of int_person_records_changed.
 with salesforce_leads as (
     select
         {{ record_key('salesforce', 'Lead', 'lead_id') }} as record_key,
@@ -11,6 +15,7 @@ with salesforce_leads as (
         created_at, coalesce(system_modstamp, last_modified_at) as updated_at,
         is_deleted, is_converted
     from {{ ref('stg_salesforce__leads') }}
+    where true {{ in_changed_records('lead_id', 'salesforce', 'Lead') }}
 ),
 
 salesforce_contacts as (
@@ -24,6 +29,7 @@ salesforce_contacts as (
         created_at, coalesce(system_modstamp, last_modified_at),
         is_deleted, false
     from {{ ref('stg_salesforce__contacts') }}
+    where true {{ in_changed_records('contact_id', 'salesforce', 'Contact') }}
 ),
 
 marketo_removals as (
@@ -48,6 +54,7 @@ marketo_leads as (
             select 1 from marketo_removals as removals where removals.lead_id = leads.lead_id
         )), false
     from {{ ref('stg_marketo__leads') }} as leads
+    where true {{ in_changed_records('leads.lead_id', 'marketo', 'lead') }}
 ),
 
 marketo_leads_gone as (
@@ -76,6 +83,7 @@ marketo_leads_gone as (
         order by lead_id, activity_at
     ) as new_lead using (lead_id)
     where not exists (select 1 from {{ ref('stg_marketo__leads') }} as leads where leads.lead_id = gone.lead_id)
+        {{ in_changed_records('gone.lead_id', 'marketo', 'lead') }}
 ),
 
 hubspot_contacts as (
@@ -89,6 +97,7 @@ hubspot_contacts as (
         created_at, updated_at,
         is_deleted, false
     from {{ ref('stg_hubspot__contacts') }}
+    where true {{ in_changed_records('contact_id', 'hubspot', 'contacts') }}
 )
 
 select * from salesforce_leads

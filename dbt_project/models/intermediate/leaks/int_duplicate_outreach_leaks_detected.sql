@@ -1,5 +1,8 @@
-{#- Batch joins: hash joins, not nested loops guessed from CTE estimates; no JIT compile of the large plan. -#}
-{{ config(pre_hook=["set local jit = off", "set local enable_nestloop = off"]) }}
+{#- Batch joins when rebuilding everything (hash joins, not nested loops guessed from CTE estimates); no
+    JIT compile of the large plan. Incremental by person: a build rebuilds the people of int_people_changed. -#}
+{{ config(materialized='incremental', incremental_strategy='rebuild_keys', unique_key='person_id',
+          rebuilt_keys_from='int_people_changed', on_schema_change='sync_all_columns',
+          pre_hook="{{ batch_join_settings() }}", indexes=[{'columns': ['person_id']}]) }}
 {#-
     One row per person and handoff (of the later touch; null before the first handoff) with a
     sales touch made when a different sales user (another email) had touched the same person
@@ -11,6 +14,7 @@
 with sales_touches as (
     select sales_activity_id, handoff_id, person_id, touched_at, owner_id
     from {{ ref('int_sales_touches_assigned_to_handoffs') }}
+    where true {{ in_change_set('person_id', 'int_people_changed', 'person_id') }}
 ),
 
 owners as (

@@ -1,7 +1,7 @@
 {#-
     One row per handoff (fct_handoffs) with the words a leak's detail uses: the person's label,
-    the owner's, the expected owner's and the first toucher's names, and what the CRM calls
-    the record (Lead or Contact).
+    the owner's, the expected owner's and the first toucher's names, what the CRM calls the
+    record (Lead or Contact), and when it becomes a black hole without a sales touch.
 -#}
 
 with handoffs as (
@@ -18,6 +18,7 @@ owners as (
 
 select
     handoffs.*,
+    assembled.black_hole_due_at,
     people.person_label,
     coalesce(owner.name, 'nobody') as owner_label,
     owner.team as owner_team,
@@ -30,6 +31,7 @@ select
         else 'Lead'
     end as record_word
 from handoffs
+inner join {{ ref('int_handoffs_assembled') }} as assembled on handoffs.handoff_id = assembled.handoff_id
 left join people on handoffs.person_id = people.person_id
 left join owners as owner on handoffs.owner_id = owner.owner_id
 left join owners as expected on handoffs.expected_owner_id = expected.owner_id

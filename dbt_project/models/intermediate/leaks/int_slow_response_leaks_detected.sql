@@ -1,7 +1,7 @@
 {#-
     One row per handoff whose first sales touch came (or had not come at as-of) after more than
     sla_business_minutes business minutes, unless it is a black hole (docs/warehouse.md).
-    Detected when the SLA ran out; owner at handoff; high past the black-hole limit, else medium.
+    Detected when the SLA ran out (fct_handoffs.sla_due_at); owner at handoff; high past the black-hole limit, else medium.
 -#}
 {%- set black_hole_minutes = var('black_hole_business_days') | int * business_day_minutes() | int -%}
 {%- set sla_minutes = var('sla_business_minutes') | int -%}
@@ -15,7 +15,7 @@ select
     person_id,
     handoff_id,
     owner_id,
-    {{ business_minutes_add('handed_off_at', sla_minutes) }} as detected_at,
+    sla_due_at as detected_at,
     case when response_business_minutes > {{ black_hole_minutes }} then 'high' else 'medium' end as severity,
     record_word || ' ' || person_label || ' handed to ' || owner_label || ' on ' || {{ readable_instant('handed_off_at') }}
     || case

@@ -57,6 +57,7 @@ last_touches as (
         select person_id, touched_at from touchpoints
     ) as touches
     where touched_at <= {{ as_of() }}
+      and person_id in (select person_id from current_stages)
     group by person_id
 ),
 

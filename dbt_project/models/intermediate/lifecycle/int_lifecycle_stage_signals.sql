@@ -1,7 +1,11 @@
+{{ config(materialized='incremental', incremental_strategy='rebuild_keys', unique_key='record_key',
+          rebuilt_keys_from='int_person_records_changed', on_schema_change='sync_all_columns',
+          indexes=[{'columns': ['record_key']}, {'columns': ['signaled_at']}]) }}
 -- One row per sign, in any system, that a person record entered a canonical stage: Salesforce
 -- lead status (its first value and every LeadHistory change), contact roles on opportunities
 -- (opportunity, and customer once won), HubSpot lifecyclestage / hs_lead_status history,
 -- Marketo leadStatus (its first value and every Change Data Value). Values map through stage_map.
+-- Incremental by record: a build rebuilds the signals of int_person_records_changed.
 with stage_map as (
     select * from {{ ref('stage_map') }}
 ),
@@ -10,7 +14,7 @@ lead_status_history as (
     select lead_id, new_value, old_value, created_at, lead_history_id,
            row_number() over (partition by lead_id order by created_at, lead_history_id) as change_number
     from {{ ref('stg_salesforce__lead_history') }}
-    where field = 'Status' and not is_deleted
+    where field = 'Status' and not is_deleted {{ in_changed_records('lead_id', 'salesforce', 'Lead') }}
 ),
 
 salesforce_lead_signals as (
@@ -24,6 +28,7 @@ salesforce_lead_signals as (
     from {{ ref('stg_salesforce__leads') }} as leads
     left join lead_status_history as first_change
       on first_change.lead_id = leads.lead_id and first_change.change_number = 1
+    where true {{ in_changed_records('leads.lead_id', 'salesforce', 'Lead') }}
     union all
     select
         {{ record_key('salesforce', 'Lead', 'lead_id') }}, 'salesforce', 'Lead.Status',
@@ -52,6 +57,7 @@ salesforce_opportunity_signals as (
     from {{ ref('stg_salesforce__opportunity_contact_roles') }} as roles
     join {{ ref('stg_salesforce__opportunities') }} as opportunities using (opportunity_id)
     where not roles.is_deleted and not opportunities.is_deleted
+        {{ in_changed_records('roles.contact_id', 'salesforce', 'Contact') }}
     union all
     select
         {{ record_key('salesforce', 'Contact', 'roles.contact_id') }},
@@ -60,7 +66,7 @@ salesforce_opportunity_signals as (
         'OpportunityContactRole:' || roles.opportunity_contact_role_id || ':won'
     from {{ ref('stg_salesforce__opportunity_contact_roles') }} as roles
     join opportunity_won using (opportunity_id)
-    where not roles.is_deleted
+    where not roles.is_deleted {{ in_changed_records('roles.contact_id', 'salesforce', 'Contact') }}
 ),
 
 hubspot_signals as (
@@ -79,6 +85,7 @@ hubspot_signals as (
                   ) with ordinality as entries(entry, position)
          ) as history
     where nullif(history.entry ->> 'value', '') is not null
+        {{ in_changed_records('contacts.contact_id', 'hubspot', 'contacts') }}
     union all
     -- Archived contacts come without property history: their lifecycle stage as it stands, from
     -- their creation (merged-away duplicates excluded: the winner's history is the person's).
@@ -88,6 +95,7 @@ hubspot_signals as (
     from {{ ref('stg_hubspot__contacts') }} as contacts
     where jsonb_typeof(contacts.properties_with_history -> 'lifecyclestage') is distinct from 'array'
       and contacts.lifecycle_stage is not null
+      {{ in_changed_records('contacts.contact_id', 'hubspot', 'contacts') }}
       and not exists (
           select 1 from {{ ref('int_person_record_links') }} as links
           where links.link_type = 'hubspot_merge'
@@ -100,16 +108,19 @@ marketo_status_changes as (
     from {{ ref('int_marketo_activities_parsed') }}
     where activity_type_id = 13
       and lower(replace(primary_attribute_value, ' ', '')) = 'leadstatus'
+      {{ in_changed_records('lead_id', 'marketo', 'lead') }}
 ),
 
 marketo_leads as (
     select lead_id, lead_status, created_at from {{ ref('stg_marketo__leads') }}
+    where true {{ in_changed_records('lead_id', 'marketo', 'lead') }}
     union all
     -- Leads known only from activities (deleted before Baton read them): created with the default status.
     select source_id, '{{ var("marketo_default_lead_status") }}', created_at
     from {{ ref('int_person_records_unioned') }}
     where source_system = 'marketo'
       and not exists (select 1 from {{ ref('stg_marketo__leads') }} as leads where leads.lead_id = source_id)
+      {{ in_changed_records('source_id', 'marketo', 'lead') }}
 ),
 
 marketo_signals as (

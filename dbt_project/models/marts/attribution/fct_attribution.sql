@@ -1,10 +1,15 @@
+{{ config(materialized='incremental', incremental_strategy='rebuild_keys', unique_key='opportunity_id',
+          rebuilt_keys_from='int_opportunities_changed', on_schema_change='append_new_columns',
+          indexes=[{'columns': ['opportunity_id']}]) }}
 {#-
     One row per opportunity × touchpoint × model: the touch's share of the opportunity's credit
-    under that model, renormalized so each opportunity's credits sum to 1 per model.
+    under that model, renormalized so each opportunity's credits sum to 1 per model. Incremental
+    by opportunity: a build rebuilds the opportunities of int_opportunities_changed.
 -#}
 
 with weights as (
     select * from {{ ref('int_attribution_weights') }}
+    where true {{ in_change_set('opportunity_id', 'int_opportunities_changed', 'opportunity_id') }}
 ),
 
 credited as (

@@ -1,6 +1,10 @@
+{{ config(materialized='incremental', incremental_strategy='rebuild_keys', unique_key='person_id',
+          rebuilt_keys_from='int_people_changed', on_schema_change='append_new_columns',
+          indexes=[{'columns': ['owner_id']}, {'columns': ['account_id']}, {'columns': ['email']}]) }}
 -- One row per real person across all systems. Attributes come from the person's records in
 -- order of trust: live before deleted, Salesforce contact, Salesforce lead, HubSpot contact,
--- Marketo lead, then the most recently updated; the first non-empty value wins.
+-- Marketo lead, then the most recently updated; the first non-empty value wins. Incremental by
+-- person (int_people_changed).
 with records as (
     select
         people.*,
@@ -11,6 +15,7 @@ with records as (
                      people.updated_at desc nulls last, people.record_key asc
         ) as trust_rank
     from {{ ref('int_people_matched_across_sources') }} as people
+    where true {{ in_change_set('people.person_id', 'int_people_changed', 'person_id') }}
 ),
 
 attributes as (

@@ -1,8 +1,12 @@
+{{ config(materialized='incremental', incremental_strategy='rebuild_keys', unique_key='person_id',
+          rebuilt_keys_from='int_people_changed', on_schema_change='append_new_columns',
+          indexes=[{'columns': ['person_id']}, {'columns': ['entered_at']}]) }}
 -- One row per person × stage spell. Every system's signals for the person's records, in time
 -- order (ties: main-path order, then signal id); a signal repeating the stage the person is
 -- already in is the same entry seen again (e.g. Marketo's MQL and the CRM lead minutes later),
 -- so a spell starts only when the stage changes. The initial value of a record merged away later
--- is ignored: a duplicate created as `New` says nothing about its person.
+-- is ignored: a duplicate created as `New` says nothing about its person. Incremental by person
+-- (int_people_changed).
 with signals as (
     select
         people.person_id,
@@ -17,6 +21,7 @@ with signals as (
     where signals.signaled_at <= {{ as_of() }}
       -- A duplicate created later (then merged away) does not send its person back a stage.
       and not (signals.is_initial_value and people.is_merged)
+      {{ in_change_set('people.person_id', 'int_people_changed', 'person_id') }}
 ),
 
 ordered as (

@@ -1,3 +1,4 @@
+{{ config(indexes=[{'columns': ['account_id']}, {'columns': ['owner_id']}, {'columns': ['primary_person_id']}]) }}
 -- One row per opportunity (Salesforce opportunities and HubSpot deals; int_opportunities_unioned)
 -- with its primary contact's person.
 with opportunities as (

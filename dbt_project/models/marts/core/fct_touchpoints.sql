@@ -1,10 +1,25 @@
+{{ config(materialized='incremental', incremental_strategy='rebuild_keys', unique_key='person_id',
+          rebuilt_keys_from='int_people_changed', on_schema_change='append_new_columns',
+          indexes=[{'columns': ['person_id']}, {'columns': ['touched_at']}, {'columns': ['campaign_id']}]) }}
 -- One row per marketing touch on a known person (docs/warehouse.md), up to as-of. A touch names a
 -- source record (Marketo lead, Salesforce lead or contact, HubSpot contact) or only an email
--- (HubSpot email events), which is matched to the person carrying that email; deleted touches
--- and touches on no known person are left out.
+-- (HubSpot email events), which is matched to the person carrying that email; deleted touches,
+-- campaign members who never responded and touches on no known person are left out.
+-- Incremental by person (int_people_changed): the touches naming a record or an email of theirs.
+{%- set incremental = not rebuilds_everything() %}
+
 with touches as (
     select * from {{ ref('int_touchpoints_unioned') }}
-    where not is_deleted and touched_at <= {{ as_of() }}
+    where not is_deleted and is_marketing_touch and touched_at <= {{ as_of() }}
+    {%- if incremental %}
+      -- the touches naming a record or an email of the people rebuilt
+      and (record_key in (
+               select changed.record_key from {{ ref('int_people_matched_across_sources') }} as changed
+               where true {{ in_change_set('changed.person_id', 'int_people_changed', 'person_id') }})
+           or email in (
+               select changed.email from {{ ref('int_people_matched_across_sources') }} as changed
+               where changed.email is not null {{ in_change_set('changed.person_id', 'int_people_changed', 'person_id') }}))
+    {%- endif %}
 ),
 
 people_by_email as (
@@ -12,6 +27,7 @@ people_by_email as (
     select distinct on (email) email, person_id
     from {{ ref('int_people_matched_across_sources') }}
     where email is not null
+    {%- if incremental %} and email in (select email from touches){% endif %}
     order by email, is_deleted, created_at, record_key
 ),
 
@@ -61,3 +77,4 @@ left join source_channels
  and source_channels.match_value = lower(resolved.channel_value)
 left join touch_type_channels on touch_type_channels.touch_type = resolved.touch_type
 where resolved.person_id is not null
+    {{ in_change_set('resolved.person_id', 'int_people_changed', 'person_id') }}

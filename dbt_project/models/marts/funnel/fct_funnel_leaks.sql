@@ -1,3 +1,8 @@
+{#- Indexes for the readers' filters (docs/scale.md): one owner, team, leak type or person, a period, and the
+    accounts of a leak type (the reports' pipeline at risk). -#}
+{{ config(indexes=[{'columns': ['owner_id', 'detected_at']}, {'columns': ['owner_team', 'detected_at']},
+                   {'columns': ['leak_type', 'detected_at']}, {'columns': ['leak_type', 'account_id']},
+                   {'columns': ['person_id']}, {'columns': ['handoff_id']}]) }}
 {#-
     One row per detected funnel leak (docs/warehouse.md): the union of the nine leak rules, one
     intermediate model each (models/intermediate/leaks/int_<leak type>_leaks_detected), with

@@ -1,165 +1,20 @@
-{#- Batch joins: hash joins, not nested loops guessed from CTE estimates; no JIT compile of the large plan. -#}
-{{ config(pre_hook=["set local jit = off", "set local enable_nestloop = off"]) }}
+{#- Indexes for the readers' filters (docs/scale.md): one person, one owner, a period. -#}
+{{ config(indexes=[{'columns': ['person_id']}, {'columns': ['owner_id', 'handed_off_at']}, {'columns': ['handed_off_at']}]) }}
 {#-
     One row per handoff (a person entering mql; docs/warehouse.md): who had it, what sales did
-    and how fast, how it ended. The rules live in the intermediate models it reads: the handoff
-    and its CRM record (int_handoffs_identified, int_handoff_crm_records_joined), its owners
-    (int_handoff_owners_resolved), its outcome (int_handoff_outcomes_resolved), its sales
-    touches (int_sales_touches_assigned_to_handoffs) and its context (int_handoff_context_checks).
+    and how fast, how it ended. int_handoffs_assembled holds all of it that stands still
+    (incremental); this adds what moves with as-of: business minutes from the handoff to as-of,
+    the SLA breach of a handoff whose first sales touch has not come, and the black hole.
     Thresholds are dbt vars: sla_business_minutes, black_hole_business_days.
 -#}
 {%- set black_hole_minutes = var('black_hole_business_days') | int * business_day_minutes() | int -%}
 {%- set sla_minutes = var('sla_business_minutes') | int -%}
 
 with handoffs as (
-    select * from {{ ref('int_handoff_owners_resolved') }}
-),
-
-resolved_outcomes as (
-    select * from {{ ref('int_handoff_outcomes_resolved') }}
-),
-
-handoff_touches as (
-    select * from {{ ref('int_sales_touches_assigned_to_handoffs') }}
-    where handoff_id is not null
-),
-
-context_checks as (
-    select handoff_id, field_name, field_group, field_value, is_missing
-    from {{ ref('int_handoff_context_checks') }}
-),
-
-owners as (
-    select * from {{ ref('int_owners_with_roles') }}
-),
-
-people as (
-    select person_id, account_id, original_channel from {{ ref('dim_people') }}
-),
-
-touchpoints as (
-    select person_id, touchpoint_id, touched_at, campaign_id, channel from {{ ref('fct_touchpoints') }}
-),
-
-routing_rules as (
-    select priority, segment_field, segment_value, owner_source_system, owner_source_id
-    from {{ ref('handoff_routing_rules') }}
-),
-
-first_touches as (
-    select distinct on (handoff_id)
-        handoff_id,
-        touched_at as first_sales_touch_at,
-        owner_id as first_sales_touch_owner_id,
-        channel as first_sales_touch_channel
-    from handoff_touches
-    order by handoff_id, touched_at, owner_id, sales_activity_id
-),
-
-attempts as (
     select
-        handoff_touches.handoff_id,
-        count(*) filter (
-            where resolved_outcomes.terminal_at is null or handoff_touches.touched_at <= resolved_outcomes.terminal_at
-        ) as sales_touch_attempts,
-        count(*) as sales_touches_in_handoff,
-        count(distinct handoff_touches.owner_id) as sales_touch_owner_count
-    from handoff_touches
-    inner join resolved_outcomes on handoff_touches.handoff_id = resolved_outcomes.handoff_id
-    group by handoff_touches.handoff_id
-),
-
-marketing_touches as (
-    select
-        handoffs.handoff_id,
-        count(touchpoints.touchpoint_id) as marketing_touches_before_handoff,
-        (array_agg(touchpoints.campaign_id order by touchpoints.touched_at desc, touchpoints.touchpoint_id asc)
-            filter (where touchpoints.campaign_id is not null))[1] as last_touch_campaign_id,
-        (array_agg(touchpoints.channel order by touchpoints.touched_at desc, touchpoints.touchpoint_id asc))[1]
-            as last_touch_channel
-    from handoffs
-    left join touchpoints
-        on
-            handoffs.person_id = touchpoints.person_id
-            and touchpoints.touched_at < handoffs.handed_off_at
-    group by handoffs.handoff_id
-),
-
-context as (
-    select
-        handoff_id,
-        bool_and(not is_missing) filter (where field_group = 'behavioural') as has_behavioural_context,
-        bool_and(not is_missing) filter (where field_group = 'firmographic') as has_firmographic_context,
-        count(*) filter (where is_missing) as missing_context_field_count,
-        string_agg(field_name, ', ' order by field_name) filter (where is_missing) as missing_context_fields,
-        max(field_value) filter (where field_name = 'country') as record_country,
-        max(field_value) filter (where field_name = 'industry') as record_industry,
-        max(field_value) filter (where field_name = 'lead_source') as record_lead_source
-    from context_checks
-    group by handoff_id
-),
-
-routed as (
-    -- no account owner: the routing seed may name the expected owner for the person's segment
-    select distinct on (handoffs.handoff_id)
-        handoffs.handoff_id,
-        {{ owner_key('rules.owner_source_system', 'rules.owner_source_id') }} as routed_owner_id
-    from handoffs
-    left join context on handoffs.handoff_id = context.handoff_id
-    left join people on handoffs.person_id = people.person_id
-    inner join routing_rules as rules
-        on lower(rules.segment_value) = lower(case rules.segment_field
-            when 'country' then context.record_country
-            when 'industry' then context.record_industry
-            when 'lead_source' then context.record_lead_source
-            when 'original_channel' then people.original_channel
-        end)
-    where handoffs.account_owner_id is null
-    order by handoffs.handoff_id, rules.priority
-),
-
-assembled as (
-    select
-        handoffs.*,
-        coalesce(people.account_id, handoffs.account_at_handoff_id)              as account_id,
-        coalesce(handoffs.account_owner_id, routed.routed_owner_id)              as expected_owner_id,
-        case
-            when handoffs.account_owner_id is not null then 'account_owner'
-            when routed.routed_owner_id is not null then 'routing_rule'
-        end                                                                      as expected_owner_source,
-        owner.role                                                               as owner_role,
-        owner.owner_type,
-        owner.is_active                                                          as is_owner_active,
-        owner.email                                                              as owner_email,
-        expected.email                                                           as expected_owner_email,
-        first_touches.first_sales_touch_at,
-        first_touches.first_sales_touch_owner_id,
-        first_touches.first_sales_touch_channel,
-        coalesce(attempts.sales_touch_attempts, 0)                               as sales_touch_attempts,
-        coalesce(attempts.sales_touches_in_handoff, 0)                           as sales_touches_in_handoff,
-        resolved_outcomes.outcome,
-        resolved_outcomes.outcome_reason,
-        resolved_outcomes.outcome_at,
-        resolved_outcomes.is_no_response_reason,
-        resolved_outcomes.accepted_at,
-        coalesce(marketing_touches.marketing_touches_before_handoff, 0)          as marketing_touches_before_handoff,
-        marketing_touches.last_touch_campaign_id,
-        marketing_touches.last_touch_channel,
-        context.has_behavioural_context,
-        context.has_firmographic_context,
-        coalesce(context.missing_context_field_count, 0)                         as missing_context_field_count,
-        context.missing_context_fields,
-        {{ business_minutes_between('handoffs.handed_off_at', as_of()) }}       as business_minutes_to_as_of
-    from handoffs
-    left join people using (person_id)
-    left join routed using (handoff_id)
-    left join owners as owner on owner.owner_id = handoffs.owner_id
-    left join owners as expected on expected.owner_id = coalesce(handoffs.account_owner_id, routed.routed_owner_id)
-    left join first_touches using (handoff_id)
-    left join attempts using (handoff_id)
-    left join resolved_outcomes using (handoff_id)
-    left join marketing_touches using (handoff_id)
-    left join context using (handoff_id)
+        *,
+        {{ business_minutes_between('handed_off_at', as_of()) }} as business_minutes_to_as_of
+    from {{ ref('int_handoffs_assembled') }}
 )
 
 select
@@ -178,42 +33,29 @@ select
     owner_role,
     expected_owner_id,
     expected_owner_source,
-    case
-        when owner_id is null then 'no_owner'
-        when owner_type = 'Group' or owner_role = 'queue' then 'queue'
-        when not coalesce(is_owner_active, false) then 'inactive_owner'
-        when expected_owner_id is not null and owner_id <> expected_owner_id
-             and lower(coalesce(owner_email, '')) <> lower(coalesce(expected_owner_email, '-'))
-            then 'not_account_owner'
-    end                                                                          as misroute_reason,
-    (owner_id is null
-     or owner_type = 'Group' or owner_role = 'queue'
-     or not coalesce(is_owner_active, false)
-     or (expected_owner_id is not null and owner_id <> expected_owner_id
-         and lower(coalesce(owner_email, '')) <> lower(coalesce(expected_owner_email, '-'))))
-                                                                                 as is_misrouted,
+    misroute_reason,
+    is_misrouted,
     first_sales_touch_at,
     first_sales_touch_owner_id,
     first_sales_touch_channel,
-    (floor(extract(epoch from first_sales_touch_at - handed_off_at) / 60))::integer as response_minutes,
-    {{ business_minutes_between('handed_off_at', 'first_sales_touch_at') }}     as response_business_minutes,
-    {{ business_minutes_add('handed_off_at', sla_minutes) }}                    as sla_due_at,
-    coalesce({{ business_minutes_between('handed_off_at', 'first_sales_touch_at') }}, business_minutes_to_as_of)
-        > {{ sla_minutes }}                                                      as is_sla_breached,
+    response_minutes,
+    response_business_minutes,
+    sla_due_at,
+    coalesce(response_business_minutes, business_minutes_to_as_of) > {{ sla_minutes }} as is_sla_breached,
     business_minutes_to_as_of,
     (first_sales_touch_at is null and business_minutes_to_as_of > {{ black_hole_minutes }}) as is_black_hole,
-    sales_touch_attempts::integer                                                as sales_touch_attempts,
-    sales_touches_in_handoff::integer                                            as sales_touches_in_handoff,
+    sales_touch_attempts,
+    sales_touches_in_handoff,
     outcome,
     outcome_reason,
     outcome_at,
     is_no_response_reason,
     accepted_at,
-    marketing_touches_before_handoff::integer                                    as marketing_touches_before_handoff,
+    marketing_touches_before_handoff,
     last_touch_campaign_id,
     last_touch_channel,
-    coalesce(has_behavioural_context, false)                                     as has_behavioural_context,
-    coalesce(has_firmographic_context, false)                                    as has_firmographic_context,
-    missing_context_field_count::integer                                         as missing_context_field_count,
+    has_behavioural_context,
+    has_firmographic_context,
+    missing_context_field_count,
     missing_context_fields
-from assembled
+from handoffs

@@ -2,9 +2,12 @@
 
     baton bench load [--records N] [--repeat N]   Baton's loader beside COPY and dlt; last line JSON
     baton bench dbt --people N                    dbt build wall times: full, incremental, full refresh
+    baton bench build --people N [--verify]       one night at scale: extract, full refresh, one more day
+                                                  extracted and built incrementally; last line JSON
     baton bench sandbox [--people N | --world F]  records per second the sandbox serves
     baton bench celery --workers N                the scheduled chain's wall time on CeleryExecutor
     baton bench install                           the wheel's install time into a fresh venv, cold and warm cache
+    baton bench queries [--explain N]             every query the report, the metrics and analysts run, timed
 """
 
 from __future__ import annotations
@@ -30,6 +33,21 @@ def register(subcommands) -> None:
     dbt.add_argument("--people", type=int, default=3000)
     dbt.add_argument("--seed", type=int, default=7)
     dbt.set_defaults(handler=_dbt)
+
+    build = kinds.add_parser("build", help="extract a world, full refresh, one more day extracted and built"
+                                           " incrementally: stage times and peak memory, last line JSON")
+    build.add_argument("--people", type=int, default=3000)
+    build.add_argument("--seed", type=int, default=7)
+    build.add_argument("--verify", action="store_true",
+                       help="then a full refresh of the same data; every table must equal the incremental build's")
+    build.add_argument("--keep", action="store_true", help="keep the database baton_bench_build_<people> afterwards")
+    build.set_defaults(handler=_build)
+
+    queries = kinds.add_parser("queries", help="every query of the HTML and terminal reports, the saved queries"
+                                               " and an analyst's filters on WAREHOUSE_URL's marts, timed")
+    queries.add_argument("--explain", type=int, default=0, help="EXPLAIN ANALYZE the N slowest")
+    queries.add_argument("--show", type=int, default=15, help="print the N slowest statements")
+    queries.set_defaults(handler=_queries)
 
     served = kinds.add_parser("sandbox", help="records per second the sandbox serves (server in its own process)")
     served.add_argument("--people", type=int, default=3000)
@@ -62,6 +80,20 @@ def _dbt(args) -> int:
 
     print(json.dumps(bench_dbt(args.people, seed=args.seed)))
     return 0
+
+
+def _build(args) -> int:
+    from baton_sandbox.bench.build import bench_build
+
+    figures = bench_build(args.people, seed=args.seed, verify=args.verify, keep=args.keep)
+    print(json.dumps(figures))
+    return 1 if figures.get("differing_rows") else 0
+
+
+def _queries(args) -> int:
+    from baton_sandbox.bench.queries import bench_queries_command
+
+    return bench_queries_command(args)
 
 
 def _sandbox(args) -> int:
