@@ -175,6 +175,7 @@
         'segment_mid_market_employees', 'segment_enterprise_employees',
         'attribution_lookback_days', 'attribution_form_fill_touch_types', 'attribution_position_weights',
         'attribution_models', 'attribution_time_decay_half_life_days', 'marketo_default_lead_status',
+        'holiday_country', 'holiday_subdivision', 'holiday_years', 'holiday_dates', 'baton_task_subject_prefix',
     ]) -}}
 {%- endmacro %}
 
