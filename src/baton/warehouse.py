@@ -90,7 +90,11 @@ def configured_warehouse_url() -> str | None:
     from baton.connections import airflow_connection
 
     connection = airflow_connection(WAREHOUSE_CONN_ID)
-    return connection.libpq_url() if connection is not None else None
+    if connection is None:
+        return None
+    from baton.engines import url_from_connection
+
+    return url_from_connection(connection)  # a postgres, duckdb or spark connection (baton.engines)
 
 
 def warehouse_url() -> str:
@@ -131,14 +135,25 @@ def url_parts(url: str) -> dict[str, str]:
 
 
 def dbt_env(url: str) -> dict[str, str]:
+    """What profiles.yml reads: the engine's output (BATON_DBT_TARGET) and its fields."""
+    from baton.engines import dbt_env as engine_dbt_env, is_postgres
+
+    if not is_postgres(url):
+        return engine_dbt_env(url)
     parts = url_parts(url)
-    return {f"BATON_WAREHOUSE_{key.upper()}": value for key, value in parts.items()}
+    return {**engine_dbt_env(url), **{f"BATON_WAREHOUSE_{key.upper()}": value for key, value in parts.items()}}
 
 
 def connect(url: str | None = None, **kwargs):
+    """A PostgreSQL connection (psycopg); on DuckDB or Spark the engine's connection of the same shape."""
+    from baton.engines import engine_for, is_postgres
+
+    url = url or warehouse_url()
+    if not is_postgres(url):
+        return engine_for(url).connect()
     import psycopg
 
-    return psycopg.connect(url or warehouse_url(), **kwargs)
+    return psycopg.connect(url, **kwargs)
 
 
 def psql_path() -> str:

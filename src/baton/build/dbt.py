@@ -119,7 +119,9 @@ def dbt(args: list[str], warehouse_url: str, vars: dict | None = None, *,
         full_args += ["--vars", json.dumps(vars, default=str)]  # YAML dates as ISO text
     if schema_suffix is not None:
         env["BATON_SCHEMA_SUFFIX"] = schema_suffix
-    with _DBT_LOCK:
+    from baton.engines import holding_engine
+
+    with _DBT_LOCK, holding_engine(warehouse_url):
         saved = {key: os.environ.get(key) for key in [*env, "BATON_SCHEMA_SUFFIX", "DBT_SEND_ANONYMOUS_USAGE_STATS"]}
         os.environ.update(env)
         os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"

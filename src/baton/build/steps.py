@@ -41,7 +41,14 @@ def prepare(warehouse_url: str, *, owner: str | None = None) -> dict:
     """
     from baton.build.dbt import ensure_raw_tables
     from baton.build.lease import acquire, holding, release
+    from baton.engines import engine_for, is_postgres
 
+    if not is_postgres(warehouse_url):
+        # DuckDB and Spark: the engine's lock serializes every step and the generation states guard
+        # the publish (baton.engines.base); the PostgreSQL lease table has no twin there yet.
+        engine = engine_for(warehouse_url)
+        engine.ensure_raw_tables()
+        return {**engine.prepare_shadow(), "lease": None}
     token = acquire(warehouse_url, owner=owner)
     try:
         with holding(warehouse_url, token, "prepare"):
@@ -61,7 +68,7 @@ def build_into_shadow(warehouse_url: str, *, as_of: datetime, target_name: str =
 
     with _holding(warehouse_url, lease, "dbt_build"):
         result = dbt(["build", *(["--full-refresh"] if full_refresh else [])], warehouse_url,
-                     vars={"as_of": iso_z(as_of)}, schema_suffix=SHADOW_SUFFIX,
+                     vars={"as_of": iso_z(as_of)}, schema_suffix=shadow_suffix(warehouse_url),
                      target_name=target_name)
     if not result.success:
         named = "; ".join(f"{f['name']}: {(f.get('message') or f['status'])}"[:300] for f in result.failures()[:10])
@@ -73,7 +80,10 @@ def build_into_shadow(warehouse_url: str, *, as_of: datetime, target_name: str =
 def mark_built(warehouse_url: str, *, as_of: datetime, manifest_path=None, lease: str | None = None) -> str:
     """Stamp the shadow built (publish.mark_built), while this sequence still holds the warehouse."""
     from baton.build.publish import mark_built as stamp
+    from baton.engines import engine_for, is_postgres
 
+    if not is_postgres(warehouse_url):
+        return engine_for(warehouse_url).mark_built(as_of=iso_z(as_of), manifest_path=manifest_path)
     with _holding(warehouse_url, lease, "mark_built"):
         return stamp(warehouse_url, as_of=as_of, manifest_path=manifest_path)
 
@@ -110,8 +120,11 @@ def check_and_publish(warehouse_url: str, *, as_of: datetime, lease: str | None 
     same shadow would fail again); without `lease` this step takes and returns one of its own.
     """
     from baton.build.lease import acquire, release
+    from baton.engines import is_postgres
     from baton.quality.gate import QualityGateFailed
 
+    if not is_postgres(warehouse_url):
+        return _check_and_publish_on_engine(warehouse_url, as_of=as_of)
     own = lease is None
     token = acquire(warehouse_url, step="check_and_publish") if own else lease
     try:
@@ -146,6 +159,31 @@ def _check_and_publish(warehouse_url: str, *, as_of: datetime, lease: str) -> di
     with connect(warehouse_url) as conn:
         conn.execute("update quality.gate_runs set published_at = now() where run_id = %s", (gate["run_id"],))
     return {"published": True, "gate": gate, **published}
+
+
+def shadow_suffix(warehouse_url: str) -> str:
+    """The schemas a build writes: PostgreSQL's shadow; on DuckDB and Spark the colour not live."""
+    from baton.engines import engine_for, is_postgres
+
+    return SHADOW_SUFFIX if is_postgres(warehouse_url) else engine_for(warehouse_url).shadow_suffix()
+
+
+def _check_and_publish_on_engine(warehouse_url: str, *, as_of: datetime) -> dict:
+    """The gate on the built colour, then the engine's publish (baton.engines.base.Engine.publish)."""
+    from baton.engines import engine_for
+    from baton.quality.engine_gate import run_engine_gate
+
+    engine = engine_for(warehouse_url)
+    with engine.connect() as conn:
+        built = next((g for g in engine.generations(conn).values() if g.state == "built"), None)
+        live = engine.read_published(conn)
+    if built is None:
+        if live is not None and live.as_of == iso_z(as_of):
+            log.info("marts as of %s already published (build %s); nothing to do", live.as_of, live.build_id)
+            return {"published": False, "already_published": True, "build_id": live.build_id, "as_of": live.as_of}
+        raise PublishRefused(f"no fresh build on {engine.kind} to check and publish; run the build first")
+    gate = run_engine_gate(engine, as_of=as_of, schema_suffix=built.colour, build_id=built.build_id)
+    return {"published": True, "gate": gate, **engine.publish()}
 
 
 @contextmanager

@@ -694,6 +694,16 @@ class StreamLoader:
             log.warning("could not log the failed load of %s.%s", self.source, self.stream)
 
 
+def stream_loader(url: str, source: str, stream: str, shape: RecordShape | None = None, **kwargs) -> StreamLoader:
+    """The loader for the warehouse's engine: StreamLoader on PostgreSQL, its engine twin on DuckDB or
+    Spark (baton.engines: same record rules and counts, the engine's own storage)."""
+    from baton.engines import engine_for, is_postgres
+
+    if is_postgres(url):
+        return StreamLoader(url, source, stream, shape, **kwargs)
+    return engine_for(url).stream_loader(source, stream, shape, **kwargs)
+
+
 def read_sync_state(url_or_conn, source: str, stream: str) -> tuple[datetime | None, str | None]:
     """The stream's watermark and cursor (None, None before its first load)."""
     def _read(conn):
@@ -712,6 +722,6 @@ def read_sync_state(url_or_conn, source: str, stream: str) -> tuple[datetime | N
 def load_records(url: str, source: str, stream: str, records: Iterable, shape: RecordShape | None = None,
                  **commit_kwargs) -> LoadResult:
     """Load an iterable of records in one run (convenience over StreamLoader)."""
-    with StreamLoader(url, source, stream, shape) as loader:
+    with stream_loader(url, source, stream, shape) as loader:
         loader.write_many(records)
         return loader.commit(**commit_kwargs)

@@ -126,9 +126,13 @@ def ensure_raw_table(conn, source: str, stream: str) -> None:
 
 def ensure_raw_tables(warehouse_url: str) -> None:
     """Every raw table the registered sources declare, empty where never loaded (dbt's sources must exist)."""
+    from baton.engines import engine_for, is_postgres
     from baton.sources.registry import sources
     from baton.warehouse import connect
 
+    if not is_postgres(warehouse_url):
+        engine_for(warehouse_url).ensure_raw_tables()
+        return
     with connect(warehouse_url) as conn:
         for source in sources().values():
             for stream in source.stream_names:

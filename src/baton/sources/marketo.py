@@ -201,9 +201,9 @@ class LeadStream(Stream):
         if "activity" in failed:
             raise PrerequisiteFailed(f"marketo.lead not run: marketo.activity failed in this run ({failed['activity']});"
                                      " the lead stream reads the lead ids the activities landed")
-        import psycopg
+        from baton.warehouse import connect
 
-        with psycopg.connect(window.warehouse_url) as conn:
+        with connect(window.warehouse_url) as conn:
             latest = conn.execute("""
                 select load_id, status, started_at, error from baton_meta.load_log
                 where source = 'marketo' and stream = 'activity' order by started_at desc limit 1""").fetchone()
@@ -241,6 +241,10 @@ class LeadStream(Stream):
 def _lead_ids_to_read(window: Window) -> tuple[set[int], int]:
     """Lead ids the activities landed since the lead stream's watermark name, and the highest
     lead id already in the raw table (0 on a first run)."""
+    from baton.engines import is_postgres
+
+    if not is_postgres(window.warehouse_url):
+        return _lead_ids_to_read_on_engine(window)
     import psycopg
 
     named: set[int] = set()
@@ -261,6 +265,31 @@ def _lead_ids_to_read(window: Window) -> tuple[set[int], int]:
         if exists[1] is not None and not window.first_run:
             highest = conn.execute(
                 "select coalesce(max(id::bigint), 0) from raw_marketo.lead where id ~ '^[0-9]+$'").fetchone()[0]
+    return named, highest
+
+
+def _lead_ids_to_read_on_engine(window: Window) -> tuple[set[int], int]:
+    """_lead_ids_to_read on DuckDB or Spark: the same reads in the engine's SQL (baton.engines.dialect)."""
+    from baton.engines import engine_for
+    from baton.engines.dialect import digits_only, json_text
+
+    engine = engine_for(window.warehouse_url)
+    named: set[int] = set()
+    highest = 0
+    with engine.connect() as conn:
+        lead_id = json_text(engine.kind, "data", "leadId")
+        if engine.exists(conn, "raw_marketo", "activity"):
+            since = "" if window.first_run else " and source_updated_at >= %s"
+            rows = conn.execute(f"select distinct cast({lead_id} as bigint) from raw_marketo.activity"
+                                f" where {digits_only(engine.kind, lead_id)}{since}",
+                                None if window.first_run else (window.since,)).fetchall()
+            named = {row[0] for row in rows}
+            state = conn.execute("select watermark from baton_meta.sync_state"
+                                 " where source = 'marketo' and stream = 'activity'").fetchone()
+            window.notes["watermark"] = state[0] if state else None
+        if engine.exists(conn, "raw_marketo", "lead") and not window.first_run:
+            highest = conn.execute("select coalesce(max(cast(id as bigint)), 0) from raw_marketo.lead"
+                                   f" where {digits_only(engine.kind, 'id')}").fetchone()[0]
     return named, highest
 
 

@@ -21,7 +21,7 @@ import psycopg
 
 from baton.connections import ConnectionFields, airflow_connection
 from baton.instants import parse_instant
-from baton.load.loader import LoadResult, StreamLoader, new_load_id
+from baton.load.loader import LoadResult, new_load_id, stream_loader
 from baton.sources.api import CredentialError, RetryPolicy, redact
 from baton.sources.base import Stream, Window, utc
 from baton.sources.registry import get_source
@@ -104,7 +104,7 @@ def run_stream(source: str, stream: Stream, client, warehouse_url: str, backfill
                full_refresh: bool = False, since: datetime | None = None) -> LoadResult:
     first_since = FULL_HISTORY if stream.full_backfill else backfill_from
     bar = _progress_bar(f"{source}.{stream.name}", progress)
-    with StreamLoader(warehouse_url, source, stream.name, stream.shape, load_id=load_id, window_end=end) as loader:
+    with stream_loader(warehouse_url, source, stream.name, stream.shape, load_id=load_id, window_end=end) as loader:
         watermark, _cursor = loader.sync_state
         repair_from = None
         # After the run's end and after the present: no run could have set it but a future-dated
@@ -141,6 +141,9 @@ def _repaired_watermark(conn: psycopg.Connection, source: str, stream: str, end:
 
     from baton.load.schema import raw_schema
 
+    if not isinstance(conn, psycopg.Connection):  # DuckDB, Spark (baton.engines)
+        return conn.execute(f"select max(source_updated_at) from {raw_schema(source)}.{stream}"
+                            " where source_updated_at <= least(%s, _loaded_at)", (end,)).fetchone()[0]
     row = conn.execute(sql.SQL("select max(source_updated_at) from {} where source_updated_at <= least(%s, _loaded_at)")
                        .format(sql.Identifier(raw_schema(source), stream)), (end,)).fetchone()
     return row[0]
