@@ -5,8 +5,8 @@
 {% macro as_of() -%}
     {%- set value = var('as_of') or env_var('BATON_AS_OF', '') -%}
     {%- if value is none or value == '' -%}
-        '{{ run_started_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ") }}'::timestamptz
+        {{ text_to_instant("'" ~ run_started_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ") ~ "'") }}
     {%- else -%}
-        '{{ value }}'::timestamptz
+        {{ text_to_instant("'" ~ value ~ "'") }}
     {%- endif -%}
 {%- endmacro %}

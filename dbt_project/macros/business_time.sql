@@ -24,13 +24,25 @@
     {{- (day_end[0] | int) * 60 + (day_end[1] | int) - (day_start[0] | int) * 60 - (day_start[1] | int) -}}
 {%- endmacro -%}
 
-{#- Business seconds from the calendar's first day to `instant_expr` (null outside the calendar). -#}
+{#- Business seconds from the calendar's first day to `instant_expr` (null outside the calendar). A
+    look-up of the instant's local day in int_business_calendar (one row per day): PostgreSQL and
+    DuckDB as a correlated scalar subquery; Spark wants such a subquery aggregated (max of one row). -#}
 {%- macro business_seconds_at(instant_expr) -%}
+    {{- return(adapter.dispatch('business_seconds_at', 'baton')(instant_expr)) -}}
+{%- endmacro -%}
+
+{%- macro default__business_seconds_at(instant_expr) -%}
     (select calendar.seconds_before
-            + coalesce(greatest(0, extract(epoch from
-                  least(({{ instant_expr }}), calendar.window_end) - calendar.window_start)), 0)
+            + coalesce(greatest(0, {{ seconds_between('calendar.window_start', 'least((' ~ instant_expr ~ '), calendar.window_end)') }}), 0)
      from {{ ref('int_business_calendar') }} as calendar
-     where calendar.local_date = (({{ instant_expr }}) at time zone {{ business_calendar_timezone() }})::date)
+     where calendar.local_date = {{ local_date('(' ~ instant_expr ~ ')', var('business_timezone')) }})
+{%- endmacro -%}
+
+{%- macro spark__business_seconds_at(instant_expr) -%}
+    (select max(calendar.seconds_before
+            + coalesce(greatest(0, {{ seconds_between('calendar.window_start', 'least((' ~ instant_expr ~ '), calendar.window_end)') }}), 0))
+     from {{ ref('int_business_calendar') }} as calendar
+     where calendar.local_date = {{ local_date('(' ~ instant_expr ~ ')', var('business_timezone')) }})
 {%- endmacro -%}
 
 {#- Whole business minutes (rounded down) from `start_expr` to `end_expr`; null when either is
@@ -39,20 +51,24 @@
     (case
         when ({{ start_expr }}) is null or ({{ end_expr }}) is null then null
         when ({{ end_expr }}) <= ({{ start_expr }}) then 0
-        else floor(({{ business_seconds_at(end_expr) }} - {{ business_seconds_at(start_expr) }}) / 60)::integer
+        else cast(floor(({{ business_seconds_at(end_expr) }} - {{ business_seconds_at(start_expr) }}) / 60) as {{ engine_type('integer') }})
     end)
 {%- endmacro -%}
 
 {#- The first instant at which `minutes_expr` whole business minutes have passed since
-    `start_expr` (e.g. when an SLA ran out); null when the start is null. -#}
+    `start_expr` (e.g. when an SLA ran out); null when the start is null: the working day whose
+    business seconds reach the target first, and the instant inside its window. -#}
 {%- macro business_minutes_add(start_expr, minutes_expr) -%}
+    {{- return(adapter.dispatch('business_minutes_add', 'baton')(start_expr, minutes_expr)) -}}
+{%- endmacro -%}
+
+{%- macro default__business_minutes_add(start_expr, minutes_expr) -%}
     (case
         when ({{ start_expr }}) is null or ({{ minutes_expr }}) is null then null
         when ({{ minutes_expr }}) <= 0 then ({{ start_expr }})
         else (
-            select calendar.window_start
-                   + make_interval(secs => {{ business_seconds_at(start_expr) }} + ({{ minutes_expr }}) * 60
-                                           - calendar.seconds_before)
+            select {{ add_seconds('calendar.window_start',
+                                  business_seconds_at(start_expr) ~ ' + (' ~ minutes_expr ~ ') * 60 - calendar.seconds_before') }}
             from {{ ref('int_business_calendar') }} as calendar
             where calendar.seconds_through >= {{ business_seconds_at(start_expr) }} + ({{ minutes_expr }}) * 60
               and calendar.window_start is not null
@@ -62,8 +78,25 @@
     end)
 {%- endmacro -%}
 
+{#- Spark: no ORDER BY / LIMIT in a correlated subquery; the same day as the earliest (min_by) working
+    day whose seconds_through reaches the target. -#}
+{%- macro spark__business_minutes_add(start_expr, minutes_expr) -%}
+    (case
+        when ({{ start_expr }}) is null or ({{ minutes_expr }}) is null then null
+        when ({{ minutes_expr }}) <= 0 then ({{ start_expr }})
+        else (
+            select min_by({{ add_seconds('calendar.window_start',
+                                  business_seconds_at(start_expr) ~ ' + (' ~ minutes_expr ~ ') * 60 - calendar.seconds_before') }},
+                          calendar.seconds_through)
+            from {{ ref('int_business_calendar') }} as calendar
+            where calendar.seconds_through >= {{ business_seconds_at(start_expr) }} + ({{ minutes_expr }}) * 60
+              and calendar.window_start is not null
+        )
+    end)
+{%- endmacro -%}
+
 {#- An instant as a person reads it in a leak's detail: "2026-06-03 14:02 UTC" (in business_timezone). -#}
 {%- macro readable_instant(expr) -%}
     {%- set timezone = var('business_timezone') -%}
-    coalesce(to_char(({{ expr }}) at time zone '{{ timezone }}', 'YYYY-MM-DD HH24:MI') || ' {{ timezone }}', 'an unknown time')
+    coalesce({{ format_minute(expr, timezone) }} || ' {{ timezone }}', 'an unknown time')
 {%- endmacro -%}

@@ -2,26 +2,26 @@
     (the loader already set aside records whose id or cursor was malformed). -#}
 
 {% macro json_timestamptz(expr) -%}
-    (case when ({{ expr }}) ~ '^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$'
-          then ({{ expr }})::timestamptz end)
+    (case when {{ regex_matches(expr, '^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$') }}
+          then {{ text_to_instant('(' ~ expr ~ ')') }} end)
 {%- endmacro %}
 
 {% macro json_date(expr) -%}
-    (case when ({{ expr }}) ~ '^\d{4}-\d{2}-\d{2}$' then ({{ expr }})::date end)
+    (case when {{ regex_matches(expr, '^\d{4}-\d{2}-\d{2}$') }} then cast(({{ expr }}) as {{ engine_type('date') }}) end)
 {%- endmacro %}
 
 {#- HubSpot writes some instants as epoch milliseconds, others as ISO text; accept both. -#}
 {% macro json_epoch_or_iso(expr) -%}
-    (case when ({{ expr }}) ~ '^\d{10,16}$' then to_timestamp(({{ expr }})::numeric / 1000.0)
+    (case when {{ regex_matches(expr, '^\d{10,16}$') }} then {{ epoch_millis_to_instant('(' ~ expr ~ ')') }}
           else {{ json_timestamptz(expr) }} end)
 {%- endmacro %}
 
 {% macro json_numeric(expr) -%}
-    (case when ({{ expr }}) ~ '^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$' then ({{ expr }})::numeric end)
+    (case when {{ regex_matches(expr, '^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$') }} then cast(({{ expr }}) as {{ engine_type('numeric') }}) end)
 {%- endmacro %}
 
 {% macro json_integer(expr) -%}
-    (case when ({{ expr }}) ~ '^\s*[-+]?\d{1,18}(\.0*)?\s*$' then trunc(({{ expr }})::numeric)::bigint end)
+    (case when {{ regex_matches(expr, '^\s*[-+]?\d{1,18}(\.0*)?\s*$') }} then cast(trunc(cast(({{ expr }}) as {{ engine_type('numeric') }})) as {{ engine_type('bigint') }}) end)
 {%- endmacro %}
 
 {% macro json_boolean(expr) -%}
@@ -35,11 +35,11 @@
 
 {#- The domain of an email or a website (scheme, www. and path stripped). -#}
 {% macro email_domain(expr) -%}
-    nullif(split_part({{ normalize_email(expr) }}, '@', 2), '')
+    nullif({{ dbt.split_part(normalize_email(expr), "'@'", 2) }}, '')
 {%- endmacro %}
 
 {% macro website_domain(expr) -%}
-    nullif(regexp_replace(regexp_replace(lower(trim({{ expr }})), '^[a-z]+://', ''), '^www\.|[/:?#].*$', '', 'g'), '')
+    nullif({{ regex_replace_all(regex_replace_all('lower(trim(' ~ expr ~ '))', '^[a-z]+://', ''), '^www\.|[/:?#].*$', '') }}, '')
 {%- endmacro %}
 
 {#- Empty strings are missing values. -#}
@@ -51,6 +51,6 @@
     passthrough var: a list of {name: <vendor field>, alias: <column>}). -#}
 {% macro passthrough_columns(var_name) -%}
     {%- for field in var(var_name) -%}
-        , data ->> '{{ field.name }}' as {{ field.alias | default(field.name | lower) }}
+        , {{ json_text('data', field.name) }} as {{ field.alias | default(field.name | lower) }}
     {%- endfor -%}
 {%- endmacro %}

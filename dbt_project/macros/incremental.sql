@@ -27,7 +27,8 @@
     {%- if not execute or load_relation(relation) is none -%}
         {{- return({'full': true}) -}}
     {%- endif -%}
-    {%- set rows = run_query("select is_full, changed_since::text, as_of::text, previous_as_of::text,"
+    {%- set rows = run_query("select is_full, cast(changed_since as " ~ engine_type('text') ~ "), cast(as_of as " ~ engine_type('text')
+                              ~ "), cast(previous_as_of as " ~ engine_type('text') ~ "),"
                               ~ " settings_fingerprint, as_of = " ~ as_of() ~ " from " ~ relation).rows -%}
     {%- if rows | length != 1 -%}
         {{- return({'full': true}) -}}
@@ -52,7 +53,7 @@
     raw tables' _loaded_at index). -#}
 {% macro loaded_since_last_build(loaded_at='_loaded_at') -%}
     {%- if not rebuilds_everything() %}
-    {%- set state = incremental_state() %} and {{ loaded_at }} >= '{{ state.changed_since }}'::timestamptz{% endif -%}
+    {%- set state = incremental_state() %} and {{ loaded_at }} >= cast('{{ state.changed_since }}' as {{ engine_type('timestamptz') }}){% endif -%}
 {%- endmacro %}
 
 {#- The instants between the last build's as-of and this one's (either order): what crossed the
@@ -61,8 +62,8 @@
     {%- if state.previous_as_of is none or state.previous_as_of == state.as_of -%}
         false
     {%- else -%}
-        ({{ instant_expr }}) > least('{{ state.previous_as_of }}'::timestamptz, '{{ state.as_of }}'::timestamptz)
-        and ({{ instant_expr }}) <= greatest('{{ state.previous_as_of }}'::timestamptz, '{{ state.as_of }}'::timestamptz)
+        ({{ instant_expr }}) > least(cast('{{ state.previous_as_of }}' as {{ engine_type('timestamptz') }}), cast('{{ state.as_of }}' as {{ engine_type('timestamptz') }}))
+        and ({{ instant_expr }}) <= greatest(cast('{{ state.previous_as_of }}' as {{ engine_type('timestamptz') }}), cast('{{ state.as_of }}' as {{ engine_type('timestamptz') }}))
     {%- endif -%}
 {%- endmacro %}
 
@@ -93,7 +94,7 @@
 {% macro last_built_or_empty(model_name, columns) -%}
     {%- set relation = last_built(model_name) -%}
     {%- if relation is none -%}
-        (select {% for column, type in columns.items() %}null::{{ type }} as {{ column }}{{ ", " if not loop.last }}{% endfor %} where false)
+        (select {% for column, type in columns.items() %}cast(null as {{ engine_type(type) }}) as {{ column }}{{ ", " if not loop.last }}{% endfor %} where false)
     {%- else -%}
         {{ relation }}
     {%- endif -%}
@@ -104,7 +105,11 @@
     column `rebuilt_keys_column`, default the same name), so a key that lost all its rows loses them
     here too. Everything when the incremental state is full. One transaction, like dbt's own
     strategies. -#}
-{% macro get_incremental_rebuild_keys_sql(arg_dict) %}
+{% macro get_incremental_rebuild_keys_sql(arg_dict) -%}
+    {{- return(adapter.dispatch('get_incremental_rebuild_keys_sql', 'baton')(arg_dict)) -}}
+{%- endmacro %}
+
+{% macro default__get_incremental_rebuild_keys_sql(arg_dict) %}
     {%- set key = arg_dict['unique_key'] -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
     {%- set change_set = ref(config.require('rebuilt_keys_from')) -%}
@@ -131,6 +136,12 @@
 {#- Batch joins (hash joins, no JIT compile of a large plan) when a model rebuilds everything; an
     incremental run over a few keys is better served by index look-ups. A pre_hook. -#}
 {% macro batch_join_settings() -%}
+    {{- return(adapter.dispatch('batch_join_settings', 'baton')()) -}}
+{%- endmacro %}
+
+{% macro default__batch_join_settings() -%}{%- endmacro %}
+
+{% macro postgres__batch_join_settings() -%}
     set local jit = off;
     {% if rebuilds_everything() -%} set local enable_nestloop = off; {%- endif %}
 {%- endmacro %}
@@ -195,6 +206,13 @@
     next, in this build or an incremental one minutes later, are planned on its real size; an
     incremental run leaves them to autovacuum. -#}
 {% macro analyze_rebuilt_table() -%}
+    {{- return(adapter.dispatch('analyze_rebuilt_table', 'baton')()) -}}
+{%- endmacro %}
+
+{#- Other engines plan without such statistics (DuckDB samples as it goes; Spark reads file sizes). -#}
+{% macro default__analyze_rebuilt_table() -%}{%- endmacro %}
+
+{% macro postgres__analyze_rebuilt_table() -%}
     {%- set materialized = config.get('materialized') -%}
     {%- if materialized == 'table' or (materialized == 'incremental' and not is_incremental()) -%}
         analyze {{ this }}

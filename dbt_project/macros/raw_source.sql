@@ -4,8 +4,8 @@
     {%- if var(system ~ '_enabled') -%}
         {{ source(system, stream) }}
     {%- else -%}
-        (select null::text as id, null::jsonb as data, null::timestamptz as source_updated_at,
-                false as is_deleted, null::timestamptz as _loaded_at, null::text as _load_id
+        (select cast(null as {{ engine_type('text') }}) as id, cast(null as {{ engine_type('jsonb') }}) as data, cast(null as {{ engine_type('timestamptz') }}) as source_updated_at,
+                false as is_deleted, cast(null as {{ engine_type('timestamptz') }}) as _loaded_at, cast(null as {{ engine_type('text') }}) as _load_id
          where false)
     {%- endif -%}
 {%- endmacro %}

@@ -2,5 +2,5 @@
 {% test no_unfilled_placeholders(model, column_name) %}
     select {{ column_name }}
     from {{ model }}
-    where {{ column_name }} ~ '\{[a-z_]+\}'
+    where {{ regex_matches(column_name, '\{[a-z_]+\}') }}
 {% endtest %}

@@ -20,16 +20,11 @@ select
     campaign_id,
     primary_attribute_value_id,
     primary_attribute_value,
-    (select attribute ->> 'value' from jsonb_array_elements(attributes) as attribute
-      where attribute ->> 'name' = 'New Value' limit 1)                  as new_value,
-    (select attribute ->> 'value' from jsonb_array_elements(attributes) as attribute
-      where attribute ->> 'name' = 'Old Value' limit 1)                  as old_value,
-    (select attribute ->> 'value' from jsonb_array_elements(attributes) as attribute
-      where attribute ->> 'name' = 'Reason' limit 1)                     as change_reason,
-    (select attribute ->> 'value' from jsonb_array_elements(attributes) as attribute
-      where attribute ->> 'name' in ('Merge Ids', 'Merged Ids') limit 1)  as merge_ids,
-    (select attribute ->> 'value' from jsonb_array_elements(attributes) as attribute
-      where attribute ->> 'name' in ('Webpage URL', 'Web Page URL', 'Referrer URL') limit 1) as url,
+    {{ json_array_first_match('attributes', 'name', ['New Value'], 'value') }} as new_value,
+    {{ json_array_first_match('attributes', 'name', ['Old Value'], 'value') }} as old_value,
+    {{ json_array_first_match('attributes', 'name', ['Reason'], 'value') }} as change_reason,
+    {{ json_array_first_match('attributes', 'name', ['Merge Ids', 'Merged Ids'], 'value') }} as merge_ids,
+    {{ json_array_first_match('attributes', 'name', ['Webpage URL', 'Web Page URL', 'Referrer URL'], 'value') }} as url,
     is_deleted,
     _loaded_at
 from activities

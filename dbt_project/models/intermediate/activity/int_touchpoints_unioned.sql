@@ -10,14 +10,14 @@
 -- written since the last build and those whose program, campaign or form was.
 {%- set state = incremental_state() %}
 {%- set incremental = not rebuilds_everything() %}
-{%- set since = "'" ~ state.changed_since ~ "'::timestamptz" if incremental else none %}
+{%- set since = text_to_instant("'" ~ state.changed_since ~ "'") if incremental else none %}
 
 with marketo_activities as (
     select
         'marketo_activity' as touch_source,
         'marketo' as source_system, 'activity' as source_object, activity_id as source_id,
         {{ record_key('marketo', 'lead', 'lead_id') }} as record_key,
-        null::text as email,
+        cast(null as {{ engine_type('text') }}) as email,
         activity_at as touched_at,
         case activities.activity_type_id
             when 2 then 'form_fill'
@@ -52,9 +52,9 @@ campaign_members as (
         case when members.contact_id is not null
              then {{ record_key('salesforce', 'Contact', 'members.contact_id') }}
              else {{ record_key('salesforce', 'Lead', 'members.lead_id') }} end,
-        null::text,
+        cast(null as {{ engine_type('text') }}),
         -- FirstRespondedDate is a date: a member created responded touched at its creation.
-        case when members.first_responded_at is null or members.first_responded_at::date <= members.created_at::date
+        case when members.first_responded_at is null or cast(members.first_responded_at as {{ engine_type('date') }}) <= cast(members.created_at as {{ engine_type('date') }})
              then members.created_at else members.first_responded_at end,
         'campaign_response',
         members.campaign_id,
@@ -99,13 +99,13 @@ hubspot_form_submissions as (
 hubspot_email_clicks as (
     select
         'hubspot_email_event', 'hubspot', 'email_events', email_event_id,
-        null::text,
+        cast(null as {{ engine_type('text') }}),
         recipient_email,
         occurred_at,
         'email_click',
         email_campaign_id,
-        null::text,
-        null::text,
+        cast(null as {{ engine_type('text') }}),
+        cast(null as {{ engine_type('text') }}),
         url,
         true,
         is_deleted,

@@ -51,13 +51,13 @@ opportunity_people as (
 windows as (
     select
         opportunities.*,
-        'opportunity_creation'::text                       as attribution_window,
+        cast('opportunity_creation' as {{ engine_type('text') }})                       as attribution_window,
         opportunity_created_at                             as window_ends_at
     from opportunities
     union all
     select
         opportunities.*,
-        'opportunity_close'::text                          as attribution_window,
+        cast('opportunity_close' as {{ engine_type('text') }})                          as attribution_window,
         -- open (or re-opened) → as-of; a close stamped before creation never shrinks the window
         least(
             as_of_at,
@@ -110,7 +110,7 @@ touches_in_window as (
         on any_system_channels.touch_type = lower(touchpoints.touch_type)
        and any_system_channels.source_system = 'any'
     -- the lookback in whole seconds: a day is 86,400 s whatever the session's time zone
-    where touchpoints.touched_at >= windows.opportunity_created_at - make_interval(secs => {{ lookback_days }} * 86400)
+    where touchpoints.touched_at >= {{ add_days('windows.opportunity_created_at', -(lookback_days | int)) }}
       and touchpoints.touched_at <= windows.window_ends_at
 )
 

@@ -37,16 +37,16 @@ with positions as (
 models as (
     {%- for model_name, weights in position_models.items() if model_name in enabled_models %}
     select
-        '{{ model_name }}'::text                                          as model,
-        '{{ weights.get("window", "opportunity_creation") }}'::text      as attribution_window,
+        cast('{{ model_name }}' as {{ engine_type('text') }})                                          as model,
+        cast('{{ weights.get("window", "opportunity_creation") }}' as {{ engine_type('text') }})      as attribution_window,
         {%- for position in positions %}
-        {{ weights.get(position, 0) }}::numeric                            as {{ position }}_weight,
+        cast({{ weights.get(position, 0) }} as {{ engine_type('numeric') }})                            as {{ position }}_weight,
         {%- endfor %}
-        {{ weights.get('rest', 0) }}::numeric                              as rest_weight
+        cast({{ weights.get('rest', 0) }} as {{ engine_type('numeric') }})                              as rest_weight
     union all
     {%- endfor %}
     -- keeps the union well-formed (and the columns typed) whichever models are enabled
-    select null::text, null::text, {% for position in positions %}null::numeric, {% endfor %}null::numeric  -- noqa: LT05
+    select cast(null as {{ engine_type('text') }}), cast(null as {{ engine_type('text') }}), {% for position in positions %}cast(null as {{ engine_type('numeric') }}), {% endfor %}cast(null as {{ engine_type('numeric') }})  -- noqa: LT05
     where false
 ),
 
@@ -104,8 +104,8 @@ weights as (
         attribution_window,
         null                                                              as positions,
         power(
-            2::numeric,
-            -(extract(epoch from opportunity_created_at - touched_at) / 86400) / {{ half_life_days }}::numeric
+            cast(2 as {{ engine_type('numeric') }}),
+            -({{ seconds_between('touched_at', 'opportunity_created_at') }} / 86400) / cast({{ half_life_days }} as {{ engine_type('numeric') }})
         )                                                                 as weight
     from positions
     where attribution_window = 'opportunity_creation'
@@ -119,7 +119,7 @@ select
     weights.attribution_window,
     weights.positions,
     -- trailing zeros trimmed: 0.9, not 0.900, so equal weights also read the same
-    trim_scale(weights.weight)                                            as weight,
+    {{ trim_scale("weights.weight") }}                                            as weight,
     positions.person_id,
     positions.touched_at,
     positions.touch_type,

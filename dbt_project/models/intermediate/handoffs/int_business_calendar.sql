@@ -14,38 +14,39 @@
 {%- set holiday_dates = var('holiday_dates') -%}
 
 with days as (
-    select local_date::date as local_date
-    from generate_series(
-        '{{ var("business_calendar_start") }}'::timestamp,
-        '{{ var("business_calendar_end") }}'::timestamp,
-        interval '1 day'
-    ) as series(local_date)
+    {{ date_rows(var("business_calendar_start"), var("business_calendar_end")) }}
+),
+
+holidays as (
+    select distinct holiday_date from {{ ref('business_holidays') }}
+),
+
+working as (
+    select
+        days.local_date,
+        ({{ iso_weekday('days.local_date') }} in ({{ weekdays | join(', ') }})
+         and holidays.holiday_date is null
+         {%- if holiday_dates %}
+         and days.local_date not in ({% for day in holiday_dates %}cast('{{ day }}' as date){{ ", " if not loop.last }}{% endfor %})
+         {%- endif %}) as is_working_day
+    from days
+    left join holidays on holidays.holiday_date = days.local_date
 ),
 
 windows as (
     select
-        days.local_date,
-        case when is_working_day then (days.local_date + time '{{ day_start }}') at time zone '{{ timezone }}' end
+        local_date,
+        case when is_working_day then {{ local_time_to_instant('local_date', day_start, timezone) }} end
             as window_start,
-        case when is_working_day then (days.local_date + time '{{ day_end }}') at time zone '{{ timezone }}' end
+        case when is_working_day then {{ local_time_to_instant('local_date', day_end, timezone) }} end
             as window_end
-    from days
-    cross join lateral (
-        select extract(isodow from days.local_date) in ({{ weekdays | join(', ') }})
-               and not exists (select 1 from {{ ref('business_holidays') }} as holidays
-                               where holidays.holiday_date = days.local_date)
-               {%- if holiday_dates %}
-               and days.local_date <> all(
-                   array['{{ holiday_dates | join("', '") }}']::date[]
-               )
-               {%- endif %} as is_working_day
-    ) as working
+    from working
 ),
 
 measured as (
     select
         windows.*,
-        coalesce(extract(epoch from window_end - window_start), 0) as window_seconds
+        coalesce({{ seconds_between('window_start', 'window_end') }}, 0) as window_seconds
     from windows
 )
 
@@ -53,9 +54,9 @@ select
     local_date,
     window_start,
     window_end,
-    window_seconds::bigint                                                           as window_seconds,
-    (coalesce(sum(window_seconds) over (order by local_date rows between unbounded preceding and 1 preceding), 0))::bigint
+    cast(window_seconds as {{ engine_type('bigint') }})                                 as window_seconds,
+    cast((coalesce(sum(window_seconds) over (order by local_date rows between unbounded preceding and 1 preceding), 0)) as {{ engine_type('bigint') }})
                                                                                      as seconds_before,
-    (sum(window_seconds) over (order by local_date rows between unbounded preceding and current row))::bigint
+    cast((sum(window_seconds) over (order by local_date rows between unbounded preceding and current row)) as {{ engine_type('bigint') }})
                                                                                      as seconds_through
 from measured

@@ -44,18 +44,17 @@ record_values as (
         record_fields.field_name,
         record_fields.field_value
     from crm_records
-    cross join lateral (
-        values
-        ('email', crm_records.email),
-        ('company', crm_records.company),
-        ('title', crm_records.title),
-        ('industry', crm_records.industry),
-        ('employee_count', crm_records.employee_count),
-        ('country', crm_records.country),
-        ('lead_source', crm_records.lead_source),
-        ('marketing_touch_count', crm_records.marketing_touch_count),
-        ('last_marketing_touch_at', crm_records.last_marketing_touch_at)
-    ) as record_fields (field_name, field_value)
+    {{ unpivot_rows([
+        ['email', 'crm_records.email'],
+        ['company', 'crm_records.company'],
+        ['title', 'crm_records.title'],
+        ['industry', 'crm_records.industry'],
+        ['employee_count', 'crm_records.employee_count'],
+        ['country', 'crm_records.country'],
+        ['lead_source', 'crm_records.lead_source'],
+        ['marketing_touch_count', 'crm_records.marketing_touch_count'],
+        ['last_marketing_touch_at', 'crm_records.last_marketing_touch_at']
+    ], 'record_fields', 'field_name', 'field_value') }}
 )
 
 select

@@ -56,7 +56,7 @@ hubspot_contacts as (
         marketing_touch_count,
         last_marketing_touch_at,
         lead_status_reason,
-        coalesce(associated_company_id, company_ids[1]) as primary_company_id
+        coalesce(associated_company_id, {{ array_first('company_ids') }}) as primary_company_id
     from {{ ref('stg_hubspot__contacts') }}
 ),
 
@@ -87,9 +87,9 @@ select
         {{ own_value_else('hubspot.industry', 'hubspot_companies.industry') }}
     ) as industry,
     coalesce(
-        leads.employee_count::text,
-        accounts.employee_count::text,
-        {{ own_value_else('hubspot.employee_count::text', 'hubspot_companies.employee_count::text') }}
+        cast(leads.employee_count as {{ engine_type('text') }}),
+        cast(accounts.employee_count as {{ engine_type('text') }}),
+        {{ own_value_else('cast(hubspot.employee_count as ' ~ engine_type('text') ~ ')', 'cast(hubspot_companies.employee_count as ' ~ engine_type('text') ~ ')') }}
     ) as employee_count,
     coalesce(
         leads.country,

@@ -57,19 +57,16 @@ lead_owner_changes as (
     where field in ('Owner', 'OwnerId')
       and not is_deleted
       -- Salesforce writes each owner change twice (names and ids); the ids are the ones to replay.
-      and (new_value ~ '{{ salesforce_owner_id_pattern }}' or old_value ~ '{{ salesforce_owner_id_pattern }}')
+      and ({{ regex_matches('new_value', salesforce_owner_id_pattern) }} or {{ regex_matches('old_value', salesforce_owner_id_pattern) }})
 ),
 
 hubspot_owner_history as (
     select
         contacts.contact_id,
-        nullif(entry ->> 'value', '')                                             as owner_id,
-        {{ json_epoch_or_iso("entry ->> 'timestamp'") }}                          as changed_at
+        nullif({{ json_text('entry.element', 'value') }}, '')                     as owner_id,
+        {{ json_epoch_or_iso(json_text('entry.element', 'timestamp')) }}          as changed_at
     from hubspot_contacts as contacts
-    cross join lateral jsonb_array_elements(
-        case jsonb_typeof(contacts.properties_with_history -> 'hubspot_owner_id')
-            when 'array' then contacts.properties_with_history -> 'hubspot_owner_id' else '[]'::jsonb end
-    ) as entry
+    {{ json_array_rows(json_value('contacts.properties_with_history', ['hubspot_owner_id']), 'entry', 'element', 'entry_number') }}
 ),
 
 lead_owner_before as (
@@ -132,9 +129,9 @@ owners_at_handoff as (
 ),
 
 corporate_domains as (
-    select distinct records.person_id, split_part(records.email, '@', 2) as domain
+    select distinct records.person_id, {{ dbt.split_part('records.email', "'@'", 2) }} as domain
     from records
-    left join personal_email_domains as personal on personal.domain = split_part(records.email, '@', 2)
+    left join personal_email_domains as personal on personal.domain = {{ dbt.split_part('records.email', "'@'", 2) }}
     where records.email like '%_@_%' and personal.domain is null
 ),
 
@@ -191,7 +188,7 @@ expected_owners as (
 select
     handoffs.handoff_id,
     handoffs.person_id,
-    handoffs.handoff_number::integer                                              as handoff_number,
+    cast(handoffs.handoff_number as {{ engine_type('integer') }})                                              as handoff_number,
     handoffs.handed_off_at,
     handoffs.next_handoff_at,
     handoffs.crm_record_key,

@@ -84,9 +84,8 @@ marketing_touches as (
     select
         handoffs.handoff_id,
         count(touchpoints.touchpoint_id) as marketing_touches_before_handoff,
-        (array_agg(touchpoints.campaign_id order by touchpoints.touched_at desc, touchpoints.touchpoint_id asc)
-            filter (where touchpoints.campaign_id is not null))[1] as last_touch_campaign_id,
-        (array_agg(touchpoints.channel order by touchpoints.touched_at desc, touchpoints.touchpoint_id asc))[1]
+        {{ first_by("touchpoints.campaign_id", ["touchpoints.touched_at desc", "touchpoints.touchpoint_id asc"], "touchpoints.campaign_id is not null") }} as last_touch_campaign_id,
+        {{ first_by("touchpoints.channel", ["touchpoints.touched_at desc", "touchpoints.touchpoint_id asc"]) }}
             as last_touch_channel
     from handoffs
     left join touchpoints
@@ -102,7 +101,7 @@ context as (
         bool_and(not is_missing) filter (where field_group = 'behavioural') as has_behavioural_context,
         bool_and(not is_missing) filter (where field_group = 'firmographic') as has_firmographic_context,
         count(*) filter (where is_missing) as missing_context_field_count,
-        string_agg(field_name, ', ' order by field_name) filter (where is_missing) as missing_context_fields,
+        {{ ordered_text_agg("field_name", ', ', ["field_name"], "is_missing") }} as missing_context_fields,
         max(field_value) filter (where field_name = 'country') as record_country,
         max(field_value) filter (where field_name = 'industry') as record_industry,
         max(field_value) filter (where field_name = 'lead_source') as record_lead_source
@@ -205,24 +204,24 @@ select
     first_sales_touch_at,
     first_sales_touch_owner_id,
     first_sales_touch_channel,
-    (floor(extract(epoch from first_sales_touch_at - handed_off_at) / 60))::integer as response_minutes,
+    cast((floor({{ seconds_between('handed_off_at', 'first_sales_touch_at') }} / 60)) as {{ engine_type('integer') }}) as response_minutes,
     {{ business_minutes_between('handed_off_at', 'first_sales_touch_at') }}     as response_business_minutes,
     {{ business_minutes_add('handed_off_at', sla_minutes) }}                    as sla_due_at,
     -- when a handoff with no sales touch becomes a black hole (int_black_hole_leaks_detected)
     case when first_sales_touch_at is null
          then {{ business_minutes_add('handed_off_at', black_hole_minutes) }} end as black_hole_due_at,
-    sales_touch_attempts::integer                                                as sales_touch_attempts,
-    sales_touches_in_handoff::integer                                            as sales_touches_in_handoff,
+    cast(sales_touch_attempts as {{ engine_type('integer') }})                                                as sales_touch_attempts,
+    cast(sales_touches_in_handoff as {{ engine_type('integer') }})                                            as sales_touches_in_handoff,
     outcome,
     outcome_reason,
     outcome_at,
     is_no_response_reason,
     accepted_at,
-    marketing_touches_before_handoff::integer                                    as marketing_touches_before_handoff,
+    cast(marketing_touches_before_handoff as {{ engine_type('integer') }})                                    as marketing_touches_before_handoff,
     last_touch_campaign_id,
     last_touch_channel,
     coalesce(has_behavioural_context, false)                                     as has_behavioural_context,
     coalesce(has_firmographic_context, false)                                    as has_firmographic_context,
-    missing_context_field_count::integer                                         as missing_context_field_count,
+    cast(missing_context_field_count as {{ engine_type('integer') }})                                         as missing_context_field_count,
     missing_context_fields
 from assembled

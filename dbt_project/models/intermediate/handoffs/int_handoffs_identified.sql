@@ -81,9 +81,9 @@ handoff_records as (
 )
 
 select
-    {{ surrogate_key(["'handoff'", 'person_id', 'handed_off_at']) }} as handoff_id,
+    {{ surrogate_key(["'handoff'", 'person_id', instant_key_text('handed_off_at')]) }} as handoff_id,
     person_id,
-    handoff_number::integer as handoff_number,
+    cast(handoff_number as {{ engine_type('integer') }}) as handoff_number,
     handed_off_at,
     next_handoff_at,
     crm_record_key,

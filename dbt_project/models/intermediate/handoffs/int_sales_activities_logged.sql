@@ -80,7 +80,7 @@ hubspot_touches as (
         engagements._loaded_at
     from hubspot_engagements as engagements
     -- an engagement naming no contact keeps a row (no record), so a build replaces its old ones
-    left join lateral unnest(engagements.contact_ids) as contact(contact_id) on true
+    {{ array_rows('engagements.contact_ids', 'contact', 'contact_id', keep_empty=true) }}
 ),
 
 activities as (

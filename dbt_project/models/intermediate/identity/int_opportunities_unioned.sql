@@ -39,7 +39,7 @@ opportunities as (
         case when opportunities.owner_id is not null then {{ owner_key("'salesforce'", 'opportunities.owner_id') }} end as owner_id,
         opportunities.created_at,
         case when opportunities.is_closed
-             then coalesce(salesforce_closes.last_stage_change_at, opportunities.close_date::timestamptz) end as closed_at,
+             then coalesce(salesforce_closes.last_stage_change_at, cast(opportunities.close_date as {{ engine_type('timestamptz') }})) end as closed_at,
         opportunities.close_date,
         opportunities.stage_name as stage,
         opportunities.is_closed,
@@ -61,7 +61,7 @@ opportunities as (
         case when deals.owner_id is not null then {{ owner_key("'hubspot'", 'deals.owner_id') }} end,
         deals.created_at,
         case when deals.is_closed then deals.close_at end,
-        deals.close_at::date,
+        cast(deals.close_at as {{ engine_type('date') }}),
         deals.deal_stage,
         deals.is_closed,
         deals.is_won,
@@ -71,7 +71,7 @@ opportunities as (
         deals.is_deleted
     from hubspot_deals as deals
     left join account_records
-      on account_records.source_system = 'hubspot' and account_records.source_id = deals.company_ids[1]
+      on account_records.source_system = 'hubspot' and account_records.source_id = {{ array_first('deals.company_ids') }}
 )
 
 select * from opportunities

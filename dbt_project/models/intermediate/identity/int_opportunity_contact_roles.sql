@@ -28,12 +28,15 @@ hubspot_roles as (
         people.person_id,
         'hubspot',
         deals.deal_id || ':' || contact.contact_id,
-        null::text,
-        contact.position = 1,
+        cast(null as {{ engine_type('text') }}),
+        contact.contact_number = 1,
         deals.created_at
     from {{ ref('stg_hubspot__deals') }} as deals
-    cross join
-         lateral unnest(deals.contact_ids) with ordinality as contact(contact_id, position)
+    join (
+        select deals.deal_id, contact.contact_id, {{ array_rows_position('contact', 'contact_number') }} as contact_number
+        from {{ ref('stg_hubspot__deals') }} as deals
+        {{ array_rows('deals.contact_ids', 'contact', 'contact_id', ordinality='contact_number') }}
+    ) as contact on contact.deal_id = deals.deal_id
     join {{ ref('int_people_matched_across_sources') }} as people
       on people.record_key = {{ record_key('hubspot', 'contacts', 'contact.contact_id') }}
     where true

@@ -4,7 +4,7 @@ with owners as (
     select
         'salesforce' as source_system, users.user_id as source_owner_id, 'User' as owner_type,
         coalesce(users.name, concat_ws(' ', users.first_name, users.last_name)) as name,
-        users.email, user_roles.name as team, users.is_active, null::text as group_type
+        users.email, user_roles.name as team, users.is_active, cast(null as {{ engine_type('text') }}) as group_type
     from {{ ref('stg_salesforce__users') }} as users
     left join {{ ref('stg_salesforce__user_roles') }} as user_roles using (user_role_id)
     union all

@@ -44,10 +44,10 @@ crm_links as (
 email_domains as (
     select distinct on (records.person_id)
         records.person_id,
-        split_part(records.email, '@', 2) as domain
+        {{ dbt.split_part('records.email', "'@'", 2) }} as domain
     from records
-    left join {{ ref('personal_email_domains') }} as personal on personal.domain = split_part(records.email, '@', 2)
-    where records.email like '%@%' and personal.domain is null and split_part(records.email, '@', 2) <> ''
+    left join {{ ref('personal_email_domains') }} as personal on personal.domain = {{ dbt.split_part('records.email', "'@'", 2) }}
+    where records.email like '%@%' and personal.domain is null and {{ dbt.split_part('records.email', "'@'", 2) }} <> ''
     order by records.person_id asc, records.is_deleted asc, records.updated_at desc nulls last, records.record_key asc
 ),
 

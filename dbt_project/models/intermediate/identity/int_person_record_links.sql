@@ -45,8 +45,8 @@ hubspot_merges as (
     -- hs_merged_object_ids lists the archived contacts merged into this one, ';'-separated.
     select {{ record_key('hubspot', 'contacts', 'contact_id') }},
            {{ record_key('hubspot', 'contacts', 'merged.loser_id') }}, 'hubspot_merge'
-    from {{ ref('stg_hubspot__contacts') }},
-         lateral regexp_split_to_table(merged_object_ids, '\s*[;,]\s*') as merged(loser_id)
+    from {{ ref('stg_hubspot__contacts') }}
+         {{ array_rows(regex_split('merged_object_ids', '\s*[;,]\s*'), 'merged', 'loser_id') }}
     where merged_object_ids is not null and merged.loser_id <> ''
         {{ in_changed_records('contact_id', 'hubspot', 'contacts') }}
 ),

@@ -9,9 +9,9 @@ with salesforce_leads as (
         {{ record_key('salesforce', 'Lead', 'lead_id') }} as record_key,
         'salesforce' as source_system, 'Lead' as source_object, lead_id as source_id,
         email, first_name, last_name, title, company, industry, employee_count, country,
-        lead_source as original_source, null::text as original_source_detail,
+        lead_source as original_source, cast(null as {{ engine_type('text') }}) as original_source_detail,
         owner_id as source_owner_id, master_record_id as merged_into_source_id,
-        converted_account_id as crm_account_id, null::text as hubspot_company_id,
+        converted_account_id as crm_account_id, cast(null as {{ engine_type('text') }}) as hubspot_company_id,
         created_at, coalesce(system_modstamp, last_modified_at) as updated_at,
         is_deleted, is_converted
     from {{ ref('stg_salesforce__leads') }}
@@ -22,10 +22,10 @@ salesforce_contacts as (
     select
         {{ record_key('salesforce', 'Contact', 'contact_id') }},
         'salesforce', 'Contact', contact_id,
-        email, first_name, last_name, title, null::text, null::text, null::bigint, country,
-        lead_source, null::text,
+        email, first_name, last_name, title, cast(null as {{ engine_type('text') }}), cast(null as {{ engine_type('text') }}), cast(null as {{ engine_type('bigint') }}), country,
+        lead_source, cast(null as {{ engine_type('text') }}),
         owner_id, master_record_id,
-        account_id, null::text,
+        account_id, cast(null as {{ engine_type('text') }}),
         created_at, coalesce(system_modstamp, last_modified_at),
         is_deleted, false
     from {{ ref('stg_salesforce__contacts') }}
@@ -47,8 +47,8 @@ marketo_leads as (
         leads.email, leads.first_name, leads.last_name, leads.title, leads.company, leads.industry,
         leads.employee_count, leads.country,
         coalesce(leads.original_source_type, leads.lead_source), leads.original_source_info,
-        null::text, null::text,
-        leads.sfdc_account_id, null::text,
+        cast(null as {{ engine_type('text') }}), cast(null as {{ engine_type('text') }}),
+        leads.sfdc_account_id, cast(null as {{ engine_type('text') }}),
         leads.created_at, leads.updated_at,
         (leads.is_deleted or exists (
             select 1 from marketo_removals as removals where removals.lead_id = leads.lead_id
@@ -64,11 +64,11 @@ marketo_leads_gone as (
     select
         {{ record_key('marketo', 'lead', 'gone.lead_id') }},
         'marketo', 'lead', gone.lead_id,
-        {{ normalize_email('new_lead.primary_attribute_value') }}, null::text, null::text, null::text, null::text,
-        null::text, null::bigint, null::text,
-        null::text, null::text,
-        null::text, null::text,
-        null::text, null::text,
+        {{ normalize_email('new_lead.primary_attribute_value') }}, cast(null as {{ engine_type('text') }}), cast(null as {{ engine_type('text') }}), cast(null as {{ engine_type('text') }}), cast(null as {{ engine_type('text') }}),
+        cast(null as {{ engine_type('text') }}), cast(null as {{ engine_type('bigint') }}), cast(null as {{ engine_type('text') }}),
+        cast(null as {{ engine_type('text') }}), cast(null as {{ engine_type('text') }}),
+        cast(null as {{ engine_type('text') }}), cast(null as {{ engine_type('text') }}),
+        cast(null as {{ engine_type('text') }}), cast(null as {{ engine_type('text') }}),
         new_lead.activity_at, gone.gone_at,
         true, false
     from (
@@ -92,8 +92,8 @@ hubspot_contacts as (
         'hubspot', 'contacts', contact_id,
         email, first_name, last_name, title, company, industry, employee_count, country,
         analytics_source, analytics_source_data_1,
-        owner_id, null::text,
-        null::text, coalesce(company_ids[1], associated_company_id),
+        owner_id, cast(null as {{ engine_type('text') }}),
+        cast(null as {{ engine_type('text') }}), coalesce({{ array_first('company_ids') }}, associated_company_id),
         created_at, updated_at,
         is_deleted, false
     from {{ ref('stg_hubspot__contacts') }}

@@ -17,11 +17,10 @@
 {%- set load_log = load_log_relation() -%}
 
 with owners as (
-    select md5(coalesce(string_agg(
-        concat_ws('|', owner_id, source_system, source_owner_id, owner_type, name, email, role, team,
-                  is_active::text, group_type),
-        ',' order by owner_id
-    ), '')) as fingerprint
+    select md5(coalesce({{ ordered_text_agg(
+        "concat_ws('|', owner_id, source_system, source_owner_id, owner_type, name, email, role, team,
+                  cast(is_active as " ~ engine_type('text') ~ "), group_type)",
+        ',', ['owner_id']) }}, '')) as fingerprint
     from {{ ref('int_owners_with_roles') }}
 ),
 
@@ -29,7 +28,7 @@ loads_running as (
     {%- if load_log %}
     select min(started_at) as since from {{ load_log }} where status = 'started'
     {%- else %}
-    select null::timestamptz as since
+    select cast(null as {{ engine_type('timestamptz') }}) as since
     {%- endif %}
 ),
 
@@ -38,22 +37,22 @@ last_build as (
     select built_at, watermark, as_of, settings_fingerprint, owners_fingerprint from {{ this }}
     {%- else %}
     select
-        null::timestamptz as built_at, null::timestamptz as watermark, null::timestamptz as as_of,
-        null::text as settings_fingerprint, null::text as owners_fingerprint
+        cast(null as {{ engine_type('timestamptz') }}) as built_at, cast(null as {{ engine_type('timestamptz') }}) as watermark, cast(null as {{ engine_type('timestamptz') }}) as as_of,
+        cast(null as {{ engine_type('text') }}) as settings_fingerprint, cast(null as {{ engine_type('text') }}) as owners_fingerprint
     where false
     {%- endif %}
 )
 
 select
-    'last_build'::text                                                          as state_key,
-    now()                                                                       as built_at,
-    least(now(), loads_running.since)                                           as watermark,
+    cast('last_build' as {{ engine_type('text') }})                                                          as state_key,
+    {{ dbt.current_timestamp() }}                                               as built_at,
+    least({{ dbt.current_timestamp() }}, loads_running.since)                   as watermark,
     {{ as_of() }}                                                               as as_of,
-    '{{ fingerprint }}'::text                                                   as settings_fingerprint,
+    cast('{{ fingerprint }}' as {{ engine_type('text') }})                                                   as settings_fingerprint,
     owners.fingerprint                                                          as owners_fingerprint,
     last_build.built_at                                                         as previous_built_at,
     last_build.as_of                                                            as previous_as_of,
-    last_build.watermark - interval '{{ var("incremental_lookback_minutes") }} minutes' as changed_since,
+    {{ add_minutes('last_build.watermark', -(var("incremental_lookback_minutes") | int)) }} as changed_since,
     (last_build.built_at is null
      or last_build.settings_fingerprint is distinct from '{{ fingerprint }}'
      or last_build.owners_fingerprint is distinct from owners.fingerprint)      as is_full

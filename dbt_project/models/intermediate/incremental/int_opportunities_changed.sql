@@ -11,7 +11,7 @@
 {%- set state = incremental_state() %}
 
 {#- Everything rebuilt: nothing to list (the query stays, so dbt sees every ref). -#}
-{%- set since = "'infinity'::timestamptz" if state.full else "'" ~ state.changed_since ~ "'::timestamptz" %}
+{%- set since = instant_infinity() if state.full else text_to_instant("'" ~ state.changed_since ~ "'") %}
 {%- set last_roles = last_built_or_empty('int_opportunity_contact_roles',
         {'opportunity_id': 'text', 'person_id': 'text', 'role_created_at': 'timestamptz'}) %}
 
@@ -38,7 +38,7 @@ with changed as (
     where {{ crossed_as_of('created_at', state) }}
        -- the full_path window of an open opportunity (or one closed after the earlier as-of) ends at as-of
        or not coalesce(is_closed, false) or closed_at is null
-       or closed_at > least('{{ state.previous_as_of }}'::timestamptz, '{{ state.as_of }}'::timestamptz)
+       or closed_at > least(cast('{{ state.previous_as_of }}' as {{ engine_type('timestamptz') }}), cast('{{ state.as_of }}' as {{ engine_type('timestamptz') }}))
     union all
     select last_roles.opportunity_id
     from {{ last_roles }} as last_roles

@@ -17,7 +17,7 @@
 {%- set state = incremental_state() %}
 
 {#- Everything rebuilt: nothing to list (the query stays, so dbt sees every ref). -#}
-{%- set since = "'infinity'::timestamptz" if state.full else "'" ~ state.changed_since ~ "'::timestamptz" %}
+{%- set since = instant_infinity() if state.full else text_to_instant("'" ~ state.changed_since ~ "'") %}
 {%- set last_activities = last_built_or_empty('int_sales_activities_unioned',
         {'person_id': 'text', 'source_system': 'text', 'source_object': 'text', 'source_id': 'text'}) %}
 {%- set last_touchpoints = last_built_or_empty('fct_touchpoints', {'person_id': 'text', 'touchpoint_id': 'text'}) %}
@@ -51,7 +51,7 @@ changed_opportunities as (
            where _loaded_at >= {{ since }}
        )
     union all
-    select 'hubspot', deal_id, company_ids[1]
+    select 'hubspot', deal_id, {{ array_first('company_ids') }}
     from {{ ref('stg_hubspot__deals') }}
     where _loaded_at >= {{ since }}
 ),
@@ -116,7 +116,7 @@ people as (
     where records.hubspot_company_id in (select source_id from changed_account_sources where source_system = 'hubspot')
     union all
     select records.person_id from {{ records }} as records
-    where split_part(records.email, '@', 2) in (select domain from changed_domains where domain is not null)
+    where {{ dbt.split_part('records.email', "'@'", 2) }} in (select domain from changed_domains where domain is not null)
     union all
     select last_people_accounts.person_id
     from {{ last_people_accounts }} as last_people_accounts

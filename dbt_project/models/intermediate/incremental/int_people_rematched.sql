@@ -16,8 +16,8 @@
 
 {%- if state.full %}
 select
-    null::text as record_key, null::text as anchor_record_key, null::text as person_id, null::boolean as is_merged,
-    null::text as previous_person_id
+    cast(null as {{ engine_type('text') }}) as record_key, cast(null as {{ engine_type('text') }}) as anchor_record_key, cast(null as {{ engine_type('text') }}) as person_id, cast(null as {{ engine_type('boolean') }}) as is_merged,
+    cast(null as {{ engine_type('text') }}) as previous_person_id
 where false
 {%- else %}
 with seeds as (

@@ -11,7 +11,7 @@
 {%- set state = incremental_state() -%}
 
 {#- Everything rebuilt: nothing to list (the query stays, so dbt sees every ref). -#}
-{%- set since = "'infinity'::timestamptz" if state.full else "'" ~ state.changed_since ~ "'::timestamptz" %}
+{%- set since = instant_infinity() if state.full else text_to_instant("'" ~ state.changed_since ~ "'") %}
 
 with changed_opportunity_ids as (
     select opportunity_id from {{ ref('stg_salesforce__opportunities') }} where _loaded_at >= {{ since }}
@@ -80,8 +80,8 @@ record_keys as (
     union all
     -- the contacts a changed winner merged, as it names them now and as the last build linked them
     select {{ record_key('hubspot', 'contacts', 'merged.loser_id') }}
-    from changed_hubspot_contacts,
-         lateral regexp_split_to_table(merged_object_ids, '\s*[;,]\s*') as merged (loser_id)
+    from changed_hubspot_contacts
+         {{ array_rows(regex_split('merged_object_ids', '\s*[;,]\s*'), 'merged', 'loser_id') }}
     where merged_object_ids is not null and merged.loser_id <> ''
     union all
     select links.to_key

@@ -19,7 +19,7 @@ select
     black_hole_due_at as detected_at,
     'high' as severity,
     record_word || ' ' || person_label || ' handed to ' || owner_label || ' on ' || {{ readable_instant('handed_off_at') }}
-    || ': no sales touch in ' || floor(business_minutes_to_as_of / {{ day_minutes }}.0)::int
+    || ': no sales touch in ' || cast(floor(business_minutes_to_as_of / {{ day_minutes }}.0) as {{ engine_type('int') }})
     || ' business days (more than {{ black_hole_days }}) as of ' || {{ readable_instant(as_of()) }} || '.' as detail
 from handoffs
 where is_black_hole

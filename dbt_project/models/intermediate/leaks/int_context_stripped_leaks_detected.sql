@@ -17,7 +17,7 @@ handoffs as (
 missing_fields as (
     select
         handoff_id,
-        string_agg(field_name, ', ' order by field_name) as missing_context_fields,
+        {{ ordered_text_agg("field_name", ', ', ["field_name"]) }} as missing_context_fields,
         bool_or(field_group = 'behavioural' or field_name = 'email') as lacks_behaviour_or_email
     from context_checks
     where is_missing

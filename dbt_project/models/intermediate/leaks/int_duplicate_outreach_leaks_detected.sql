@@ -53,7 +53,7 @@ duplicate_touches as (
         on
             later.person_id = earlier.person_id
             and earlier.touched_at < later.touched_at
-            and earlier.touched_at >= later.touched_at - interval '{{ duplicate_days }} days'
+            and earlier.touched_at >= {{ add_days('later.touched_at', -duplicate_days) }}
             and earlier.toucher_identity <> later.toucher_identity
     order by later.person_id asc, later.handoff_id asc, later.touched_at asc, later.sales_activity_id asc, earlier.touched_at desc
 )
@@ -68,7 +68,7 @@ select
     coalesce(people.person_label, duplicate_touches.person_id) || ' was touched by '
     || coalesce(duplicate_touches.toucher_label, 'an unknown rep') || ' on '
     || {{ readable_instant('duplicate_touches.touched_at') }} || ', '
-    || round(extract(epoch from duplicate_touches.touched_at - duplicate_touches.earlier_touched_at) / 86400.0, 1)
+    || round({{ seconds_between('duplicate_touches.earlier_touched_at', 'duplicate_touches.touched_at') }} / 86400.0, 1)
     || ' days after ' || coalesce(duplicate_touches.earlier_toucher_label, 'another rep')
     || ' (within {{ duplicate_days }} days).' as detail
 from duplicate_touches

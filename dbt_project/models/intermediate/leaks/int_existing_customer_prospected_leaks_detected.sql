@@ -49,7 +49,7 @@ personal_email_domains as (
 customer_wins as (
     select
         account_id,
-        min(coalesce(closed_at, close_date::timestamptz)) as first_won_at
+        min(coalesce(closed_at, cast(close_date as {{ engine_type('timestamptz') }}))) as first_won_at
     from opportunities
     where is_won and account_id is not null and not coalesce(is_deleted, false)
     group by account_id
@@ -59,17 +59,17 @@ person_account_links as (
     select
         records.person_id,
         accounts.account_id,
-        '-infinity'::timestamptz as linked_from
+        cast('-infinity' as {{ engine_type('timestamptz') }}) as linked_from
     from records
     inner join account_records as accounts
-        on split_part(records.email, '@', 2) = accounts.domain
-    left join personal_email_domains as personal on split_part(records.email, '@', 2) = personal.domain
+        on {{ dbt.split_part('records.email', "'@'", 2) }} = accounts.domain
+    left join personal_email_domains as personal on {{ dbt.split_part('records.email', "'@'", 2) }} = personal.domain
     where records.email like '%_@_%' and personal.domain is null
     union all
     select
         records.person_id,
         accounts.account_id,
-        '-infinity'::timestamptz as linked_from
+        cast('-infinity' as {{ engine_type('timestamptz') }}) as linked_from
     from records
     inner join account_records as accounts
         on accounts.source_system = 'hubspot' and records.hubspot_company_id = accounts.source_id
@@ -78,7 +78,7 @@ person_account_links as (
     select
         records.person_id,
         accounts.account_id,
-        coalesce(records.created_at, '-infinity'::timestamptz) as linked_from
+        coalesce(records.created_at, cast('-infinity' as {{ engine_type('timestamptz') }})) as linked_from
     from records
     inner join account_records as accounts
         on accounts.source_system = 'salesforce' and records.crm_account_id = accounts.source_id

@@ -80,7 +80,7 @@ select
     current_stages.person_id,
     latest_handoffs.handoff_id,
     latest_handoffs.owner_id,
-    greatest(current_stages.entered_at, last_touches.last_touched_at) + interval '{{ stalled_days }} days'
+    {{ add_days('greatest(current_stages.entered_at, last_touches.last_touched_at)', stalled_days) }}
         as detected_at,
     case when current_stages.stage = 'sql' then 'high' else 'medium' end as severity,
     coalesce(people.person_label, current_stages.person_id) || ' has sat in ' || current_stages.stage
@@ -97,8 +97,8 @@ left join latest_handoffs on current_stages.person_id = latest_handoffs.person_i
 left join people on current_stages.person_id = people.person_id
 left join owners as owner on latest_handoffs.owner_id = owner.owner_id
 where
-    current_stages.entered_at <= {{ as_of() }} - interval '{{ stalled_days }} days'
+    current_stages.entered_at <= {{ add_days(as_of(), -stalled_days) }}
     and (
         last_touches.last_touched_at is null
-        or last_touches.last_touched_at <= {{ as_of() }} - interval '{{ stalled_days }} days'
+        or last_touches.last_touched_at <= {{ add_days(as_of(), -stalled_days) }}
     )

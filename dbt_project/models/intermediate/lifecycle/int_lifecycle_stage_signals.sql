@@ -40,7 +40,7 @@ opportunity_won as (
     -- When an opportunity was won: its last StageName change, else its last modification.
     select
         opportunities.opportunity_id,
-        coalesce(max(history.created_at), opportunities.last_modified_at, opportunities.close_date::timestamptz) as won_at
+        coalesce(max(history.created_at), opportunities.last_modified_at, cast(opportunities.close_date as {{ engine_type('timestamptz') }})) as won_at
     from {{ ref('stg_salesforce__opportunities') }} as opportunities
     left join {{ ref('stg_salesforce__opportunity_field_history') }} as history
       on history.opportunity_id = opportunities.opportunity_id and history.field = 'StageName' and not history.is_deleted
@@ -69,23 +69,30 @@ salesforce_opportunity_signals as (
     where not roles.is_deleted {{ in_changed_records('roles.contact_id', 'salesforce', 'Contact') }}
 ),
 
+hubspot_history as (
+    -- every entry of the contacts' lifecyclestage and hs_lead_status property histories, numbered
+    {%- for field in ['lifecyclestage', 'hs_lead_status'] %}
+    select
+        contacts.contact_id,
+        '{{ field }}' as field,
+        entries.entry,
+        {{ array_rows_position('entries', 'position') }} as position
+    from {{ ref('stg_hubspot__contacts') }} as contacts
+        {{ json_array_rows(json_value('contacts.properties_with_history', [field]), 'entries', 'entry', 'position') }}
+    where true {{ in_changed_records('contacts.contact_id', 'hubspot', 'contacts') }}
+    {{ 'union all' if not loop.last }}
+    {%- endfor %}
+),
+
 hubspot_signals as (
     select
-        {{ record_key('hubspot', 'contacts', 'contacts.contact_id') }} as record_key,
-        'hubspot' as source_system, history.field, history.entry ->> 'value' as value,
-        {{ json_epoch_or_iso("history.entry ->> 'timestamp'") }} as signaled_at,
-        'contacts:' || contacts.contact_id || ':' || history.field || ':' || history.position as signal_source_id
-    from {{ ref('stg_hubspot__contacts') }} as contacts,
-         lateral (
-             select field, entry, position
-             from unnest(array['lifecyclestage', 'hs_lead_status']) as fields(field),
-                  lateral jsonb_array_elements(
-                      case jsonb_typeof(contacts.properties_with_history -> fields.field)
-                          when 'array' then contacts.properties_with_history -> fields.field else '[]'::jsonb end
-                  ) with ordinality as entries(entry, position)
-         ) as history
-    where nullif(history.entry ->> 'value', '') is not null
-        {{ in_changed_records('contacts.contact_id', 'hubspot', 'contacts') }}
+        {{ record_key('hubspot', 'contacts', 'history.contact_id') }} as record_key,
+        'hubspot' as source_system, history.field, {{ json_text('history.entry', 'value') }} as value,
+        {{ json_epoch_or_iso(json_text('history.entry', 'timestamp')) }} as signaled_at,
+        'contacts:' || history.contact_id || ':' || history.field || ':' || cast(history.position as {{ engine_type('text') }})
+            as signal_source_id
+    from hubspot_history as history
+    where nullif({{ json_text('history.entry', 'value') }}, '') is not null
     union all
     -- Archived contacts come without property history: their lifecycle stage as it stands, from
     -- their creation (merged-away duplicates excluded: the winner's history is the person's).
@@ -93,7 +100,7 @@ hubspot_signals as (
         {{ record_key('hubspot', 'contacts', 'contacts.contact_id') }}, 'hubspot', 'lifecyclestage',
         contacts.lifecycle_stage, contacts.created_at, 'contacts:' || contacts.contact_id || ':lifecyclestage:current'
     from {{ ref('stg_hubspot__contacts') }} as contacts
-    where jsonb_typeof(contacts.properties_with_history -> 'lifecyclestage') is distinct from 'array'
+    where not {{ json_is_array(json_value('contacts.properties_with_history', ['lifecyclestage'])) }}
       and contacts.lifecycle_stage is not null
       {{ in_changed_records('contacts.contact_id', 'hubspot', 'contacts') }}
       and not exists (

@@ -20,24 +20,24 @@ credited as (
 )
 
 select
-    opportunity_id::text                                               as opportunity_id,
-    touchpoint_id::text                                                as touchpoint_id,
-    model::text                                                        as model,
+    cast(opportunity_id as {{ engine_type('text') }})                                               as opportunity_id,
+    cast(touchpoint_id as {{ engine_type('text') }})                                                as touchpoint_id,
+    cast(model as {{ engine_type('text') }})                                                        as model,
     -- trailing zeros trimmed so equal credits read the same (0.5, not 0.50000000000000000000)
-    trim_scale(credit)::numeric                                        as credit,
+    cast({{ trim_scale("credit") }} as {{ engine_type('numeric') }})                                        as credit,
     -- an opportunity without an amount brings no pipeline (0, not unknown)
-    trim_scale(credit * coalesce(amount, 0))::numeric                  as pipeline_credit,
-    trim_scale(case when is_won then credit * coalesce(amount, 0) else 0 end)::numeric as revenue_credit,
-    positions::text                                                    as positions,
-    touch_order::integer                                               as touch_order,
-    person_id::text                                                    as person_id,
-    touched_at::timestamptz                                            as touched_at,
-    touch_type::text                                                   as touch_type,
-    channel::text                                                      as channel,
-    campaign_id::text                                                  as campaign_id,
-    source_system::text                                                as source_system,
-    attribution_window::text                                           as attribution_window,
-    opportunity_created_at::timestamptz                                as opportunity_created_at,
-    is_won::boolean                                                    as is_won,
-    amount::numeric                                                    as opportunity_amount
+    cast({{ trim_scale("credit * coalesce(amount, 0)") }} as {{ engine_type('numeric') }})                  as pipeline_credit,
+    cast({{ trim_scale("case when is_won then credit * coalesce(amount, 0) else 0 end") }} as {{ engine_type('numeric') }}) as revenue_credit,
+    cast(positions as {{ engine_type('text') }})                                                    as positions,
+    cast(touch_order as {{ engine_type('integer') }})                                               as touch_order,
+    cast(person_id as {{ engine_type('text') }})                                                    as person_id,
+    cast(touched_at as {{ engine_type('timestamptz') }})                                            as touched_at,
+    cast(touch_type as {{ engine_type('text') }})                                                   as touch_type,
+    cast(channel as {{ engine_type('text') }})                                                      as channel,
+    cast(campaign_id as {{ engine_type('text') }})                                                  as campaign_id,
+    cast(source_system as {{ engine_type('text') }})                                                as source_system,
+    cast(attribution_window as {{ engine_type('text') }})                                           as attribution_window,
+    cast(opportunity_created_at as {{ engine_type('timestamptz') }})                                as opportunity_created_at,
+    cast(is_won as {{ engine_type('boolean') }})                                                    as is_won,
+    cast(amount as {{ engine_type('numeric') }})                                                    as opportunity_amount
 from credited

@@ -8,13 +8,13 @@ with attribution as (
 )
 
 select
-    date_trunc('month', touched_at at time zone 'UTC')::date           as touch_month,
-    coalesce(channel, 'unknown')::text                                  as channel,
-    model::text                                                         as model,
-    count(distinct opportunity_id)::bigint                              as opportunities_touched,
-    count(*)::bigint                                                    as touchpoints,
-    trim_scale(sum(credit))::numeric                                    as opportunities_credited,
-    trim_scale(sum(pipeline_credit))::numeric                           as pipeline_credited,
-    trim_scale(sum(revenue_credit))::numeric                            as revenue_credited
+    {{ utc_month("touched_at") }}           as touch_month,
+    cast(coalesce(channel, 'unknown') as {{ engine_type('text') }})                                  as channel,
+    cast(model as {{ engine_type('text') }})                                                         as model,
+    cast(count(distinct opportunity_id) as {{ engine_type('bigint') }})                              as opportunities_touched,
+    cast(count(*) as {{ engine_type('bigint') }})                                                    as touchpoints,
+    cast({{ trim_scale("sum(credit)") }} as {{ engine_type('numeric') }})                                    as opportunities_credited,
+    cast({{ trim_scale("sum(pipeline_credit)") }} as {{ engine_type('numeric') }})                           as pipeline_credited,
+    cast({{ trim_scale("sum(revenue_credit)") }} as {{ engine_type('numeric') }})                            as revenue_credited
 from attribution
 group by 1, 2, 3

@@ -14,15 +14,14 @@ with records as (
 crm_accounts as (
     select
         account_id,
-        (array_agg(name order by trust_rank) filter (where name is not null))[1] as name,
-        (array_agg(domain order by trust_rank) filter (where domain is not null))[1] as domain,
-        (array_agg(industry order by trust_rank) filter (where industry is not null))[1] as industry,
-        (array_agg(employee_count order by trust_rank) filter (where employee_count is not null))[1] as employee_count,
-        (array_agg(country order by trust_rank) filter (where country is not null))[1] as country,
-        (array_agg(source_system || ':' || source_owner_id order by trust_rank)
-            filter (where source_owner_id is not null and not is_deleted))[1] as crm_owner,
-        (array_agg(source_id order by trust_rank) filter (where source_system = 'salesforce'))[1] as salesforce_account_id,
-        (array_agg(source_id order by trust_rank) filter (where source_system = 'hubspot'))[1] as hubspot_company_id,
+        {{ first_by("name", ["trust_rank"], "name is not null") }} as name,
+        {{ first_by("domain", ["trust_rank"], "domain is not null") }} as domain,
+        {{ first_by("industry", ["trust_rank"], "industry is not null") }} as industry,
+        {{ first_by("employee_count", ["trust_rank"], "employee_count is not null") }} as employee_count,
+        {{ first_by("country", ["trust_rank"], "country is not null") }} as country,
+        {{ first_by("source_system || ':' || source_owner_id", ["trust_rank"], "source_owner_id is not null and not is_deleted") }} as crm_owner,
+        {{ first_by("source_id", ["trust_rank"], "source_system = 'salesforce'") }} as salesforce_account_id,
+        {{ first_by("source_id", ["trust_rank"], "source_system = 'hubspot'") }} as hubspot_company_id,
         bool_and(is_deleted) as is_deleted,
         'crm' as matched_by
     from records
@@ -57,10 +56,10 @@ accounts as (
 ),
 
 first_wins as (
-    select account_id, min(coalesce(closed_at, close_date::timestamptz)) as customer_since
+    select account_id, min(coalesce(closed_at, cast(close_date as {{ engine_type('timestamptz') }}))) as customer_since
     from {{ ref('fct_opportunities') }}
     where is_won and not is_deleted and account_id is not null
-      and coalesce(closed_at, close_date::timestamptz) <= {{ as_of() }}
+      and coalesce(closed_at, cast(close_date as {{ engine_type('timestamptz') }})) <= {{ as_of() }}
     group by account_id
 )
 
@@ -72,7 +71,7 @@ select
     accounts.employee_count,
     accounts.country,
     case when accounts.crm_owner is not null
-         then {{ owner_key("split_part(accounts.crm_owner, ':', 1)", "substr(accounts.crm_owner, strpos(accounts.crm_owner, ':') + 1)") }}
+         then {{ owner_key(dbt.split_part('accounts.crm_owner', "':'", 1), 'substr(accounts.crm_owner, ' ~ dbt.position("':'", 'accounts.crm_owner') ~ ' + 1)') }}
     end as owner_id,
     first_wins.customer_since,
     accounts.salesforce_account_id,

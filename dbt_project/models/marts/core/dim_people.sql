@@ -21,25 +21,18 @@ with records as (
 attributes as (
     select
         person_id,
-        (array_agg(email order by trust_rank) filter (where email is not null))[1] as email,
-        (array_agg(first_name order by trust_rank) filter (where first_name is not null))[1] as first_name,
-        (array_agg(last_name order by trust_rank) filter (where last_name is not null))[1] as last_name,
-        (array_agg(title order by trust_rank) filter (where title is not null))[1] as title,
-        (array_agg(company order by trust_rank) filter (where company is not null))[1] as company,
-        (array_agg(country order by trust_rank) filter (where country is not null))[1] as country,
-        (array_agg(source_system || ':' || source_owner_id order by trust_rank)
-            filter (where source_owner_id is not null and source_object in ('Contact', 'Lead', 'contacts')
-                    and not is_deleted and not (source_object = 'Lead' and is_converted)))[1] as crm_owner,
-        (array_agg(original_source order by created_at nulls last, record_key)
-            filter (where original_source is not null))[1] as original_source,
-        (array_agg(source_id order by is_deleted, is_merged, created_at, record_key)
-            filter (where source_object = 'Lead'))[1] as salesforce_lead_id,
-        (array_agg(source_id order by is_deleted, is_merged, created_at, record_key)
-            filter (where source_object = 'Contact'))[1] as salesforce_contact_id,
-        (array_agg(source_id order by is_deleted, is_merged, created_at, record_key)
-            filter (where source_object = 'lead'))[1] as marketo_lead_id,
-        (array_agg(source_id order by is_deleted, is_merged, created_at, record_key)
-            filter (where source_object = 'contacts'))[1] as hubspot_contact_id,
+        {{ first_by("email", ["trust_rank"], "email is not null") }} as email,
+        {{ first_by("first_name", ["trust_rank"], "first_name is not null") }} as first_name,
+        {{ first_by("last_name", ["trust_rank"], "last_name is not null") }} as last_name,
+        {{ first_by("title", ["trust_rank"], "title is not null") }} as title,
+        {{ first_by("company", ["trust_rank"], "company is not null") }} as company,
+        {{ first_by("country", ["trust_rank"], "country is not null") }} as country,
+        {{ first_by("source_system || ':' || source_owner_id", ["trust_rank"], "source_owner_id is not null and source_object in ('Contact', 'Lead', 'contacts') and not is_deleted and not (source_object = 'Lead' and is_converted)") }} as crm_owner,
+        {{ first_by("original_source", ["created_at nulls last", "record_key"], "original_source is not null") }} as original_source,
+        {{ first_by("source_id", ["is_deleted", "is_merged", "created_at", "record_key"], "source_object = 'Lead'") }} as salesforce_lead_id,
+        {{ first_by("source_id", ["is_deleted", "is_merged", "created_at", "record_key"], "source_object = 'Contact'") }} as salesforce_contact_id,
+        {{ first_by("source_id", ["is_deleted", "is_merged", "created_at", "record_key"], "source_object = 'lead'") }} as marketo_lead_id,
+        {{ first_by("source_id", ["is_deleted", "is_merged", "created_at", "record_key"], "source_object = 'contacts'") }} as hubspot_contact_id,
         min(created_at) as first_seen_at,
         count(*) as source_record_count,
         bool_and(is_deleted) as is_deleted,
@@ -66,20 +59,20 @@ select
     current_stage.stage                as lifecycle_stage,
     current_stage.entered_at           as lifecycle_stage_entered_at,
     case when attributes.crm_owner is not null
-         then {{ owner_key("split_part(attributes.crm_owner, ':', 1)", "substr(attributes.crm_owner, strpos(attributes.crm_owner, ':') + 1)") }}
+         then {{ owner_key(dbt.split_part('attributes.crm_owner', "':'", 1), 'substr(attributes.crm_owner, ' ~ dbt.position("':'", 'attributes.crm_owner') ~ ' + 1)') }}
     end                                as owner_id,
     attributes.original_source,
     case
         when attributes.original_source is null then null
-        when attributes.original_source ~* 'paid|ppc|cpc|adword|sponsored' then 'paid'
-        when attributes.original_source ~* 'organic|seo|search' then 'organic_search'
-        when attributes.original_source ~* 'social|linkedin|twitter|facebook' then 'social'
-        when attributes.original_source ~* 'email' then 'email'
-        when attributes.original_source ~* 'referr|partner' then 'referral'
-        when attributes.original_source ~* 'webinar' then 'webinar'
-        when attributes.original_source ~* 'event|trade ?show|conference' then 'event'
-        when attributes.original_source ~* 'direct' then 'direct'
-        when attributes.original_source ~* 'web|form|content' then 'web'
+        when {{ regex_matches('attributes.original_source', 'paid|ppc|cpc|adword|sponsored', case_insensitive=true) }} then 'paid'
+        when {{ regex_matches('attributes.original_source', 'organic|seo|search', case_insensitive=true) }} then 'organic_search'
+        when {{ regex_matches('attributes.original_source', 'social|linkedin|twitter|facebook', case_insensitive=true) }} then 'social'
+        when {{ regex_matches('attributes.original_source', 'email', case_insensitive=true) }} then 'email'
+        when {{ regex_matches('attributes.original_source', 'referr|partner', case_insensitive=true) }} then 'referral'
+        when {{ regex_matches('attributes.original_source', 'webinar', case_insensitive=true) }} then 'webinar'
+        when {{ regex_matches('attributes.original_source', 'event|trade ?show|conference', case_insensitive=true) }} then 'event'
+        when {{ regex_matches('attributes.original_source', 'direct', case_insensitive=true) }} then 'direct'
+        when {{ regex_matches('attributes.original_source', 'web|form|content', case_insensitive=true) }} then 'web'
         else 'other'
     end                                as original_channel,
     attributes.salesforce_lead_id,
@@ -87,7 +80,7 @@ select
     attributes.marketo_lead_id,
     attributes.hubspot_contact_id,
     attributes.first_seen_at,
-    attributes.source_record_count::integer as source_record_count,
+    cast(attributes.source_record_count as {{ engine_type('integer') }}) as source_record_count,
     attributes.is_deleted,
     attributes.has_merged_records
 from attributes

@@ -46,15 +46,15 @@ spells as (
         spell_number,
         min(stage) as stage,
         min(signaled_at) as entered_at,
-        (array_agg(source_system order by signal_number))[1] as source_system,
-        array_agg(distinct source_system order by source_system) as seen_in_systems,
+        {{ first_by("source_system", ["signal_number"]) }} as source_system,
+        {{ sorted_distinct_array('source_system') }} as seen_in_systems,
         count(*) as signal_count
     from numbered
     group by person_id, spell_number
 )
 
 select
-    {{ surrogate_key(['person_id', 'stage', 'entered_at']) }} as stage_spell_id,
+    {{ surrogate_key(['person_id', 'stage', instant_key_text('entered_at')]) }} as stage_spell_id,
     person_id,
     stage,
     entered_at,
@@ -62,7 +62,7 @@ select
     lead(stage) over (partition by person_id order by spell_number) as next_stage,
     source_system,
     array_to_string(seen_in_systems, ',') as seen_in_systems,
-    spell_number::integer as spell_number,
-    signal_count::integer as signal_count,
+    cast(spell_number as {{ engine_type('integer') }}) as spell_number,
+    cast(signal_count as {{ engine_type('integer') }}) as signal_count,
     lead(entered_at) over (partition by person_id order by spell_number) is null as is_current
 from spells

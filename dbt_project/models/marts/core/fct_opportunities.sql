@@ -28,7 +28,7 @@ select
     opportunities.stage,
     opportunities.is_closed,
     opportunities.is_won,
-    opportunities.amount::numeric(18, 2) as amount,
+    cast(opportunities.amount as {{ engine_type('numeric(18, 2)') }}) as amount,
     primary_people.person_id as primary_person_id,
     opportunities.lead_source,
     opportunities.campaign_id,

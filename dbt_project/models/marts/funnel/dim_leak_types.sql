@@ -20,7 +20,7 @@ with leak_types as (
 select
     leak_type,
     label,
-    rank::integer as rank,
+    cast(rank as {{ engine_type('integer') }}) as rank,
     {% for name in threshold_vars -%}replace({% endfor -%}
     meaning
     {%- for name in threshold_vars -%}
@@ -29,9 +29,9 @@ select
         , '{{ "{" ~ name ~ "}" }}', '{{ value | string | replace("'", "''") }}')
     {%- endfor %} as description,
     meaning as meaning_template,
-    array_remove(array[
-        {%- for name in threshold_vars -%}
-            case when strpos(meaning, '{{ "{" ~ name ~ "}" }}') > 0 then '{{ name }}' end{{ ", " if not loop.last }}
-        {%- endfor -%}
-    ], null) as threshold_vars
+    {%- set named = [] -%}
+    {%- for name in threshold_vars -%}
+        {%- do named.append("case when " ~ dbt.position("'{" ~ name ~ "}'", 'meaning') ~ " > 0 then '" ~ name ~ "' end") -%}
+    {%- endfor %}
+    {{ array_without_nulls(named) }} as threshold_vars
 from leak_types

@@ -48,7 +48,7 @@ people as (
 
 cohorts as (
     select
-        date_trunc('month', reached.cohort_entered_at at time zone 'UTC')::date       as cohort_month,
+        {{ utc_month("reached.cohort_entered_at") }}       as cohort_month,
         people.channel,
         people.segment,
         reached.*
@@ -60,21 +60,20 @@ select
     cohort_month,
     channel,
     segment,
-    count(*)::integer as people,
+    cast(count(*) as {{ engine_type('integer') }}) as people,
     {%- for stage in stages %}
-    count(reached_{{ stage }}_at)::integer as reached_{{ stage }},
+    cast(count(reached_{{ stage }}_at) as {{ engine_type('integer') }}) as reached_{{ stage }},
     {%- endfor %}
     {%- for stage in stages[1:] %}
     {%- set previous = stages[loop.index - 1] %}
-    round(count(reached_{{ stage }}_at)::numeric / nullif(count(reached_{{ previous }}_at), 0), 4)::numeric(10, 4)
+    cast(round(cast(count(reached_{{ stage }}_at) as {{ engine_type('numeric') }}) / nullif(count(reached_{{ previous }}_at), 0), 4) as {{ engine_type('numeric(10, 4)') }})
         as {{ previous }}_to_{{ stage }}_rate,
     {%- endfor %}
     {%- for stage in stages[1:] %}
     {%- set previous = stages[loop.index - 1] %}
-    round((percentile_cont(0.5) within group (
-        order by extract(epoch from reached_{{ stage }}_at - reached_{{ previous }}_at) / 86400.0)
-        filter (where reached_{{ previous }}_at is not null and reached_{{ stage }}_at is not null))::numeric, 2
-    )::numeric(12, 2) as median_days_{{ previous }}_to_{{ stage }}{{ "," if not loop.last }}
+    cast(round(cast(({{ median(seconds_between('reached_' ~ previous ~ '_at', 'reached_' ~ stage ~ '_at') ~ ' / 86400.0',
+                          'reached_' ~ previous ~ '_at is not null and reached_' ~ stage ~ '_at is not null') }}) as {{ engine_type('numeric') }}), 2
+    ) as {{ engine_type('numeric(12, 2)') }}) as median_days_{{ previous }}_to_{{ stage }}{{ "," if not loop.last }}
     {%- endfor %}
 from cohorts
 group by cohort_month, channel, segment

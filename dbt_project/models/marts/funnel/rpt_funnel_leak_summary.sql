@@ -8,19 +8,19 @@
 with leaks as (
     select
         leaks.*,
-        date_trunc('month', coalesce(leaks.handed_off_at, leaks.detected_at) at time zone 'UTC')::date as month,
+        {{ utc_month("coalesce(leaks.handed_off_at, leaks.detected_at)") }} as month,
         coalesce(leaks.owner_team, 'unassigned')                                       as team
     from {{ ref('fct_funnel_leaks') }} as leaks
 ),
 
 handoffs as (
     select
-        date_trunc('month', handoffs.handed_off_at at time zone 'UTC')::date           as month,
+        {{ utc_month("handoffs.handed_off_at") }}           as month,
         coalesce(owners.team, 'unassigned')                                            as team,
         count(*)                                                                       as handoffs
     from {{ ref('fct_handoffs') }} as handoffs
     left join {{ ref('int_owners_with_roles') }} as owners using (owner_id)
-    group by date_trunc('month', handoffs.handed_off_at at time zone 'UTC')::date, coalesce(owners.team, 'unassigned')
+    group by {{ utc_month("handoffs.handed_off_at") }}, coalesce(owners.team, 'unassigned')
 ),
 
 open_pipeline as (
@@ -59,12 +59,12 @@ select
     counted.month,
     counted.leak_type,
     counted.team                                                                       as owner_team,
-    counted.leaks::integer                                                             as leaks,
-    counted.people::integer                                                            as people,
-    counted.high_severity_leaks::integer                                               as high_severity_leaks,
-    coalesce(handoffs.handoffs, 0)::integer                                            as handoffs,
-    round(counted.leaks::numeric / nullif(handoffs.handoffs, 0), 4)::numeric(10, 4)    as leaks_per_handoff,
-    coalesce(pipeline.pipeline_at_risk, 0)::numeric(18, 2)                             as pipeline_at_risk
+    cast(counted.leaks as {{ engine_type('integer') }})                                                             as leaks,
+    cast(counted.people as {{ engine_type('integer') }})                                                            as people,
+    cast(counted.high_severity_leaks as {{ engine_type('integer') }})                                               as high_severity_leaks,
+    cast(coalesce(handoffs.handoffs, 0) as {{ engine_type('integer') }})                                            as handoffs,
+    cast(round(cast(counted.leaks as {{ engine_type('numeric') }}) / nullif(handoffs.handoffs, 0), 4) as {{ engine_type('numeric(10, 4)') }})    as leaks_per_handoff,
+    cast(coalesce(pipeline.pipeline_at_risk, 0) as {{ engine_type('numeric(18, 2)') }})                             as pipeline_at_risk
 from counted
 left join handoffs using (month, team)
 left join pipeline using (month, leak_type, team)

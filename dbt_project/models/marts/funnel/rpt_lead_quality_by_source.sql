@@ -23,7 +23,7 @@ rows as (
         coalesce(people.original_source, 'unknown')                                   as source,
         coalesce(handoffs.last_touch_campaign_id, 'none')                             as campaign_id,
         named_campaigns.name                                                          as campaign_name,
-        date_trunc('month', handoffs.handed_off_at at time zone 'UTC')::date          as month,
+        {{ utc_month("handoffs.handed_off_at") }}          as month,
         handoffs.*
     from handoffs
     left join people using (person_id)
@@ -32,7 +32,7 @@ rows as (
 
 reasons as (
     select source, campaign_id, month,
-           string_agg(reason || ': ' || reason_count, ', ' order by reason_count desc, reason asc) as disqualified_reasons
+           {{ ordered_text_agg("reason || ': ' || reason_count", ', ', ["reason_count desc", "reason asc"]) }} as disqualified_reasons
     from (
         select source, campaign_id, month, coalesce(outcome_reason, '(no reason)') as reason, count(*) as reason_count
         from rows
@@ -47,18 +47,18 @@ select
     rows.campaign_id,
     max(rows.campaign_name)                                                           as campaign_name,
     rows.month,
-    count(*)::integer                                                                 as handoffs,
-    count(*) filter (where rows.accepted_at is not null or rows.outcome in ('accepted', 'converted'))::integer
+    cast(count(*) as {{ engine_type('integer') }})                                                                 as handoffs,
+    cast(count(*) filter (where rows.accepted_at is not null or rows.outcome in ('accepted', 'converted')) as {{ engine_type('integer') }})
                                                                                       as accepted,
-    count(*) filter (where rows.outcome = 'converted')::integer                       as converted,
-    count(*) filter (where rows.outcome in ('disqualified', 'no_response'))::integer  as disqualified,
-    count(*) filter (where rows.outcome = 'no_response')::integer                     as no_response,
-    count(*) filter (where rows.outcome = 'recycled')::integer                        as recycled,
-    count(*) filter (where rows.outcome = 'open')::integer                            as still_open,
-    count(*) filter (where rows.is_black_hole)::integer                               as black_holed,
+    cast(count(*) filter (where rows.outcome = 'converted') as {{ engine_type('integer') }})                       as converted,
+    cast(count(*) filter (where rows.outcome in ('disqualified', 'no_response')) as {{ engine_type('integer') }})  as disqualified,
+    cast(count(*) filter (where rows.outcome = 'no_response') as {{ engine_type('integer') }})                     as no_response,
+    cast(count(*) filter (where rows.outcome = 'recycled') as {{ engine_type('integer') }})                        as recycled,
+    cast(count(*) filter (where rows.outcome = 'open') as {{ engine_type('integer') }})                            as still_open,
+    cast(count(*) filter (where rows.is_black_hole) as {{ engine_type('integer') }})                               as black_holed,
     max(reasons.disqualified_reasons)                                                 as disqualified_reasons,
-    round(count(*) filter (where rows.outcome = 'converted')::numeric / count(*), 4)::numeric(10, 4) as conversion_rate,
-    round(avg(rows.response_business_minutes)::numeric, 1)::numeric(14, 1)            as avg_response_business_minutes
+    cast(round(cast(count(*) filter (where rows.outcome = 'converted') as {{ engine_type('numeric') }}) / count(*), 4) as {{ engine_type('numeric(10, 4)') }}) as conversion_rate,
+    cast(round(cast(avg(rows.response_business_minutes) as {{ engine_type('numeric') }}), 1) as {{ engine_type('numeric(14, 1)') }})            as avg_response_business_minutes
 from rows
 left join reasons using (source, campaign_id, month)
 group by rows.source, rows.campaign_id, rows.month

@@ -19,11 +19,11 @@ select
     {{ clean_text(hubspot_property('associatedcompanyid')) }}   as associated_company_id,
     {{ clean_text(hubspot_property('hs_merged_object_ids')) }}  as merged_object_ids,
     {{ hubspot_association_ids('companies') }}                  as company_ids,
-    coalesce(data -> 'propertiesWithHistory', '{}'::jsonb)      as properties_with_history,
-    coalesce({{ json_timestamptz("data ->> 'createdAt'") }},
+    {{ json_value('data', ['propertiesWithHistory'], '{}') }}      as properties_with_history,
+    coalesce({{ json_timestamptz(json_text('data', 'createdAt')) }},
              {{ json_epoch_or_iso(hubspot_property('createdate')) }}) as created_at,
-    {{ json_timestamptz("data ->> 'updatedAt'") }}              as updated_at,
-    (is_deleted or coalesce({{ json_boolean("data ->> 'archived'") }}, false)) as is_deleted,
+    {{ json_timestamptz(json_text('data', 'updatedAt')) }}              as updated_at,
+    (is_deleted or coalesce({{ json_boolean(json_text('data', 'archived')) }}, false)) as is_deleted,
     _loaded_at
     {{ passthrough_columns('hubspot_contact_passthrough_fields') }}
 from {{ raw_source('hubspot', 'contact') }} as raw

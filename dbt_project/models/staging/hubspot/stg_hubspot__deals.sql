@@ -10,9 +10,9 @@ select
     {{ clean_text(hubspot_property('hubspot_owner_id')) }}      as owner_id,
     {{ hubspot_association_ids('contacts') }}                   as contact_ids,
     {{ hubspot_association_ids('companies') }}                  as company_ids,
-    coalesce({{ json_timestamptz("data ->> 'createdAt'") }},
+    coalesce({{ json_timestamptz(json_text('data', 'createdAt')) }},
              {{ json_epoch_or_iso(hubspot_property('createdate')) }}) as created_at,
-    {{ json_timestamptz("data ->> 'updatedAt'") }}              as updated_at,
-    (is_deleted or coalesce({{ json_boolean("data ->> 'archived'") }}, false)) as is_deleted,
+    {{ json_timestamptz(json_text('data', 'updatedAt')) }}              as updated_at,
+    (is_deleted or coalesce({{ json_boolean(json_text('data', 'archived')) }}, false)) as is_deleted,
     _loaded_at
 from {{ raw_source('hubspot', 'deal') }} as raw

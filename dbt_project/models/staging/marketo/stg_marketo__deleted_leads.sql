@@ -1,6 +1,6 @@
 select
-    coalesce(data ->> 'id', id)                                 as activity_id,
-    data ->> 'leadId'                                           as lead_id,
-    {{ json_timestamptz("data ->> 'activityDate'") }}           as deleted_at,
+    coalesce({{ json_text('data', 'id') }}, id)                                 as activity_id,
+    {{ json_text('data', 'leadId') }}                                           as lead_id,
+    {{ json_timestamptz(json_text('data', 'activityDate')) }}           as deleted_at,
     _loaded_at
 from {{ raw_source('marketo', 'deleted_lead') }} as raw
