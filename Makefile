@@ -15,7 +15,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export PIP_NO_CACHE_DIR := 1
 
-.PHONY: install demo test bench warehouse-start warehouse-stop clean help
+.PHONY: install java demo test bench warehouse-start warehouse-stop clean help
 
 help:
 	@echo "make demo    run the nightly pipeline over the sandbox and print what it built"
@@ -32,7 +32,13 @@ $(VENV)/.installed: $(UV) uv.lock pyproject.toml sandbox/pyproject.toml
 	$(UV) sync --frozen --python $(PYTHON)
 	@touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed java
+
+# Spark (the sameness test, `WAREHOUSE_URL=spark:///...`) needs a Java 17 runtime: Debian's, where none is found.
+java:
+	@command -v java >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
+	  && { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; } \
+	  || echo "no java: Spark tests will be skipped (install openjdk-17-jre-headless)"; }
 
 demo: install
 	$(VENV)/bin/baton demo

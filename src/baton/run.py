@@ -131,8 +131,15 @@ def run_nightly(run_date: date, env: dict[str, str] | None = None, *, echo=print
     run_id = env.setdefault("BATON_RUN_ID", uuid.uuid4().hex[:12])
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     log_file = state_path("logs", f"nightly-{run_date.isoformat()}-{stamp}-{run_id}.log")
-    with _airflow_db_lock(env, log_file), warehouse_held_by_run(
-            env["WAREHOUSE_URL"], f"baton run {run_id} pid {os.getpid()} on {socket.gethostname()}"):
+    from contextlib import nullcontext
+
+    from baton.engines import is_postgres
+
+    # DuckDB and Spark: Airflow's own process takes the engine's lock for each step (baton.engines);
+    # holding it here would only make the run wait for itself.
+    held = warehouse_held_by_run(env["WAREHOUSE_URL"], f"baton run {run_id} pid {os.getpid()} on {socket.gethostname()}") \
+        if is_postgres(env["WAREHOUSE_URL"]) else nullcontext()
+    with _airflow_db_lock(env, log_file), held:
         ensure_airflow_db(env)
         asked = f"; asked for {', '.join(sorted(conf))}" if conf else ""
         echo(f"baton: nightly run for {run_date} (as of {run_date}T00:00Z{asked}); Airflow's log: {log_file}")
@@ -324,6 +331,10 @@ def _query_airflow_db(env: dict[str, str], sql: str, params: tuple) -> list[tupl
 
 
 def _release_warehouse(warehouse_url: str, run_id: str, echo) -> None:
+    from baton.engines import is_postgres
+
+    if not is_postgres(warehouse_url):
+        return  # no lease table on DuckDB or Spark (baton.build.steps.prepare)
     try:
         from baton.build.lease import release_for_baton_run
 
@@ -344,6 +355,10 @@ def summarize(warehouse_url: str, echo=print) -> dict:
     from baton.sources.registry import sources
     from baton.warehouse import connect
 
+    from baton.engines import is_postgres
+
+    if not is_postgres(warehouse_url):
+        return _summarize_engine(warehouse_url, echo)
     summary: dict = {"raw": {}, "marts": {}, "loads": []}
     with connect(warehouse_url) as conn:
         schemas = [source.raw_schema for source in sources().values()] + ["marts", "quality"]
@@ -386,6 +401,42 @@ def summarize(warehouse_url: str, echo=print) -> dict:
     latest = reports_dir() / "latest.html"
     if latest.is_file():
         echo(f"The night's report: {latest}; data dictionary: {latest.with_name('data-dictionary.html')}")
+    return summary
+
+
+def _summarize_engine(warehouse_url: str, echo=print) -> dict:
+    """summarize() on DuckDB or Spark: rows per raw schema, the latest loads, rows per published mart."""
+    from baton.engines import engine_for
+    from baton.sources.registry import sources
+
+    engine = engine_for(warehouse_url)
+    summary: dict = {"raw": {}, "marts": {}, "loads": []}
+    with engine.connect() as conn:
+        for source in sources().values():
+            for stream in source.stream_names:
+                if engine.exists(conn, source.raw_schema, stream):
+                    summary["raw"][f"{source.raw_schema}.{stream}"] = conn.execute(
+                        f"select count(*) from {source.raw_schema}.{stream}").fetchone()[0]
+        for name in sorted(engine.relations(conn, "marts")) if engine.schema_exists(conn, "marts") else []:
+            summary["marts"][f"marts.{name}"] = conn.execute(f"select count(*) from marts.{name}").fetchone()[0]
+        columns = ("source", "extracted", "loaded", "rejected", "duplicates", "unchanged")
+        summary["loads"] = [dict(zip(columns, row)) for row in conn.execute("""
+            select l.source, sum(l.extracted), sum(l.loaded), sum(l.rejected), sum(l.duplicates), sum(l.unchanged)
+            from baton_meta.load_log l
+            join (select source, max(started_at) as latest from baton_meta.load_log group by source) m
+              on m.source = l.source
+            where l.load_id in (select load_id from baton_meta.load_log x where x.source = l.source
+                                and x.started_at = m.latest)
+            group by l.source order by l.source""").fetchall()]
+    echo("")
+    echo(f"What landed on {engine.kind} (rows in the raw tables, extracted = loaded + rejected + duplicates + unchanged):")
+    for row in summary["loads"]:
+        echo(f"  {row['source']:<16} extracted {row['extracted']:>9,}  loaded {row['loaded']:>9,}"
+             f"  rejected {row['rejected']:>6,}  duplicates {row['duplicates']:>6,}  unchanged {row['unchanged']:>7,}")
+    echo(f"  raw rows in all: {sum(summary['raw'].values()):,}")
+    echo("What was published (marts views):")
+    for name, count in summary["marts"].items():
+        echo(f"  {name:<40} {count:>10,} rows")
     return summary
 
 

@@ -179,6 +179,10 @@ def report(as_of: str, *, dbt_vars: dict | None = None) -> dict:
 
     url, instant, folder = warehouse_url_for_task(), parse_instant(as_of), reports_dir()
     night = folder / report_name(instant)
+    from baton.engines import is_postgres
+
+    if not is_postgres(url):
+        return _engine_report(url, night, instant)
     written = write_html_report(url, night, as_of=instant)
     partial = folder / ".latest.html.tmp"
     shutil.copyfile(night, partial)
@@ -192,11 +196,43 @@ def report(as_of: str, *, dbt_vars: dict | None = None) -> dict:
             "dictionary_s": round(dictionary.seconds, 1)}
 
 
+def _engine_report(url: str, night, instant) -> dict:
+    """The report step on DuckDB or Spark: the HTML report's queries are PostgreSQL SQL; DuckDB reads
+    most PostgreSQL SQL, so it is tried there; otherwise the terminal report's leak summary is written
+    as text, read through the engine (docs/engines.md says what is missing)."""
+    from baton.engines import engine_for
+
+    engine = engine_for(url)
+    if engine.kind == "duckdb":
+        try:
+            from baton.notify.html_report import write_html_report
+
+            written = write_html_report(url, night, as_of=instant)
+            return {"report": str(night), "report_s": round(written.seconds, 1), "engine": engine.kind}
+        except Exception as error:
+            log.warning("report: the HTML report's SQL does not run on %s (%s); writing the text summary",
+                        engine.kind, str(error).splitlines()[0][:200])
+    text = night.with_suffix(".txt")
+    with engine.connect() as conn:
+        rows = conn.execute("select leak_type, count(*) as leaks, sum(case when severity = 'high' then 1 else 0 end)"
+                            " as high from marts.fct_funnel_leaks group by leak_type order by leaks desc").fetchall()
+        handoffs = conn.execute("select count(*) from marts.fct_handoffs").fetchone()[0]
+    lines = [f"Baton funnel leaks as of {iso_z(instant)} ({engine.kind}): {handoffs} handoffs"]
+    lines += [f"  {leak_type:<32} {leaks:>6} leaks, {high:>5} high" for leak_type, leaks, high in rows]
+    text.write_text("\n".join(lines) + "\n")
+    log.info("report on %s: %s (the HTML report and data dictionary are PostgreSQL-only for now)", engine.kind, text)
+    return {"report": str(text), "engine": engine.kind, "leak_types": len(rows)}
+
+
 def report_name(as_of) -> str:
     return f"report-{parse_instant(as_of):%Y-%m-%d}.html"
 
 
 def digest(as_of: str) -> dict:
+    from baton.engines import is_postgres
     from baton.notify.digest import post_digest
 
+    if not is_postgres(warehouse_url_for_task()):
+        log.info("digest skipped: the digest's memory of sent leaks (quality.digest_log) is PostgreSQL-only for now")
+        return {"status": "skipped", "reason": "engine"}
     return post_digest(warehouse_url_for_task(), as_of=parse_instant(as_of), report_name=report_name(as_of))

@@ -43,6 +43,14 @@ def register(subcommands) -> None:
     build.add_argument("--keep", action="store_true", help="keep the database baton_bench_build_<people> afterwards")
     build.set_defaults(handler=_build)
 
+    engines = kinds.add_parser("engines", help="the full build of one world on PostgreSQL, DuckDB and Spark side by"
+                                               " side (raw landed through each engine's loader); last line JSON")
+    engines.add_argument("--people", type=int, default=3000)
+    engines.add_argument("--seed", type=int, default=7)
+    engines.add_argument("--engines", default="postgres,duckdb,spark", help="which engines, comma-separated")
+    engines.add_argument("--keep", action="store_true", help="keep the databases afterwards")
+    engines.set_defaults(handler=_engines)
+
     queries = kinds.add_parser("queries", help="every query of the HTML and terminal reports, the saved queries"
                                                " and an analyst's filters on WAREHOUSE_URL's marts, timed")
     queries.add_argument("--explain", type=int, default=0, help="EXPLAIN ANALYZE the N slowest")
@@ -88,6 +96,14 @@ def _build(args) -> int:
     figures = bench_build(args.people, seed=args.seed, verify=args.verify, keep=args.keep)
     print(json.dumps(figures))
     return 1 if figures.get("differing_rows") else 0
+
+
+def _engines(args) -> int:
+    from baton_sandbox.bench.engines import bench_engines
+
+    figures = bench_engines(args.people, seed=args.seed, engines=tuple(args.engines.split(",")), keep=args.keep)
+    print(json.dumps(figures))
+    return 0
 
 
 def _queries(args) -> int:
