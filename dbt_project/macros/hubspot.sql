@@ -20,9 +20,9 @@
     {%- set associations = "data -> 'associations' -> '" ~ association_type ~ "'" -%}
     (case json_type({{ associations }})
         when 'ARRAY' then list_transform(cast({{ associations }} as json[]),
-            item -> coalesce(item ->> 'id', item ->> 'toObjectId', item ->> '$'))
+            lambda item: coalesce(item ->> 'id', item ->> 'toObjectId', item ->> '$'))
         when 'OBJECT' then list_transform(coalesce(cast({{ associations }} -> 'results' as json[]), cast([] as json[])),
-            item -> coalesce(item ->> 'id', item ->> 'toObjectId'))
+            lambda item: coalesce(item ->> 'id', item ->> 'toObjectId'))
         else cast([] as varchar[])
     end)
 {%- endmacro %}

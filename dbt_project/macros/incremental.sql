@@ -135,15 +135,17 @@
 
 {#- Batch joins (hash joins, no JIT compile of a large plan) when a model rebuilds everything; an
     incremental run over a few keys is better served by index look-ups. A pre_hook. -#}
-{% macro batch_join_settings() -%}
-    {{- return(adapter.dispatch('batch_join_settings', 'baton')()) -}}
+{% macro batch_join_settings(always=false) -%}
+    {{- return(adapter.dispatch('batch_join_settings', 'baton')(always)) -}}
 {%- endmacro %}
 
-{% macro default__batch_join_settings() -%}{%- endmacro %}
+{#- PostgreSQL planner settings; the other engines plan batch joins by themselves. -#}
+{% macro default__batch_join_settings(always) -%}{%- endmacro %}
 
-{% macro postgres__batch_join_settings() -%}
+{#- `always`: for a table model (no incremental state to ask). -#}
+{% macro postgres__batch_join_settings(always) -%}
     set local jit = off;
-    {% if rebuilds_everything() -%} set local enable_nestloop = off; {%- endif %}
+    {% if always or rebuilds_everything() -%} set local enable_nestloop = off; {%- endif %}
 {%- endmacro %}
 
 {#- What the incremental models' rows depend on besides raw data and as-of: the project's models and

@@ -25,13 +25,20 @@
     ),
 
     anchors as (
-        select distinct on (reachable.seed_key)
-            reachable.seed_key,
-            reachable.reached_key as anchor_record_key
-        from reachable
-        inner join {{ records }} as reached on reachable.reached_key = reached.record_key
-        order by reachable.seed_key, reached.created_at nulls last, reachable.reached_key
-    ),
+        select seed_key, anchor_record_key
+        from (
+            select
+                reachable.seed_key,
+                reachable.reached_key as anchor_record_key,
+                row_number() over (
+                    partition by reachable.seed_key
+                    order by reached.created_at nulls last, reachable.reached_key
+                ) as distinct_on_rank
+            from reachable
+            inner join {{ records }} as reached on reachable.reached_key = reached.record_key
+        ) as first_rows
+        where distinct_on_rank = 1
+),
 
     members as (
         -- every record of a seed's component has the seed's anchor (one component, one anchor)

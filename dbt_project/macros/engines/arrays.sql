@@ -91,5 +91,5 @@
     {{- return(adapter.dispatch('array_without_nulls', 'baton')(exprs)) -}}
 {%- endmacro %}
 {% macro postgres__array_without_nulls(exprs) -%}array_remove(array[{{ exprs | join(', ') }}]::text[], null){%- endmacro %}
-{% macro duckdb__array_without_nulls(exprs) -%}list_filter(cast([{{ exprs | join(', ') }}] as varchar[]), element -> element is not null){%- endmacro %}
+{% macro duckdb__array_without_nulls(exprs) -%}list_filter(cast([{{ exprs | join(', ') }}] as varchar[]), lambda element: element is not null){%- endmacro %}
 {% macro spark__array_without_nulls(exprs) -%}filter(array({{ exprs | join(', ') }}), element -> element is not null){%- endmacro %}

@@ -42,7 +42,7 @@
 
 {% macro duckdb__json_array_first_match(array_expr, match_field, match_values, value_field) -%}
     (list_filter(cast({{ array_expr }} as json[]),
-                 element -> (element ->> '{{ match_field }}') in ('{{ match_values | join("', '") }}'))[1]
+                 lambda element: (element ->> '{{ match_field }}') in ('{{ match_values | join("', '") }}'))[1]
      ->> '{{ value_field }}')
 {%- endmacro %}
 

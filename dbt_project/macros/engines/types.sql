@@ -45,9 +45,12 @@
 {% macro duckdb__empty_text_array() -%}cast([] as varchar[]){%- endmacro %}
 {% macro spark__empty_text_array() -%}cast(array() as array<string>){%- endmacro %}
 
-{#- A number without its trailing fractional zeros (PostgreSQL numeric); a double has none to drop. -#}
+{#- A number as it reads: PostgreSQL numeric without its trailing fractional zeros (0.9, not 0.900);
+    a double (DuckDB, Spark) to 15 significant digits, so sums of decimal shares read as written
+    (0.3 + 0.3 + 0.3 is 0.9, not 0.8999999999999999) and a tiny time-decay weight keeps its precision. -#}
 {% macro trim_scale(expr) -%}
     {{- return(adapter.dispatch('trim_scale', 'baton')(expr)) -}}
 {%- endmacro %}
-{% macro default__trim_scale(expr) -%}({{ expr }}){%- endmacro %}
 {% macro postgres__trim_scale(expr) -%}trim_scale({{ expr }}){%- endmacro %}
+{% macro duckdb__trim_scale(expr) -%}cast(printf('%.15g', {{ expr }}) as double){%- endmacro %}
+{% macro spark__trim_scale(expr) -%}cast(format_string('%.15g', {{ expr }}) as double){%- endmacro %}

@@ -24,8 +24,15 @@ campaign_names as (
     select form_id as campaign_id, name from hubspot_forms
 )
 
-select distinct on (campaign_id)
-    campaign_id,
-    name
-from campaign_names
-order by campaign_id, name
+select campaign_id, name
+from (
+    select
+        campaign_id,
+        name,
+        row_number() over (
+            partition by campaign_id
+            order by name
+        ) as distinct_on_rank
+    from campaign_names
+) as first_rows
+where distinct_on_rank = 1

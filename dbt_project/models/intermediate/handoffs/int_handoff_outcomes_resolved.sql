@@ -43,18 +43,25 @@ lead_reason_history as (
 
 terminal_spells as (
     -- the first stage after the handoff (and before the next one) that ends it
-    select distinct on (handoffs.handoff_id)
-        handoffs.handoff_id,
-        spells.stage,
-        spells.entered_at
-    from handoffs
-    inner join stage_spells as spells
+    select handoff_id, stage, entered_at
+    from (
+        select
+            handoffs.handoff_id,
+            spells.stage,
+            spells.entered_at,
+            row_number() over (
+                partition by handoffs.handoff_id
+                order by spells.entered_at
+            ) as distinct_on_rank
+        from handoffs
+        inner join stage_spells as spells
         on
-            handoffs.person_id = spells.person_id
-            and spells.entered_at > handoffs.handed_off_at
-            and (handoffs.next_handoff_at is null or spells.entered_at < handoffs.next_handoff_at)
-    where spells.stage in ('sql', 'opportunity', 'customer', 'disqualified', 'recycled')
-    order by handoffs.handoff_id, spells.entered_at
+        handoffs.person_id = spells.person_id
+        and spells.entered_at > handoffs.handed_off_at
+        and (handoffs.next_handoff_at is null or spells.entered_at < handoffs.next_handoff_at)
+        where spells.stage in ('sql', 'opportunity', 'customer', 'disqualified', 'recycled')
+    ) as first_rows
+    where distinct_on_rank = 1
 ),
 
 accepted_spells as (
@@ -88,19 +95,26 @@ outcomes as (
 
 reason_changes_in_window as (
     -- the reason field's last recorded value inside the handoff's window (Salesforce leads)
-    select distinct on (outcomes.handoff_id)
-        outcomes.handoff_id,
-        nullif(trim(history.new_value), '') as recorded_reason
-    from outcomes
-    inner join handoffs on outcomes.handoff_id = handoffs.handoff_id
-    inner join lead_reason_history as history
+    select handoff_id, recorded_reason
+    from (
+        select
+            outcomes.handoff_id,
+            nullif(trim(history.new_value), '') as recorded_reason,
+            row_number() over (
+                partition by outcomes.handoff_id
+                order by history.created_at desc, history.lead_history_id desc
+            ) as distinct_on_rank
+        from outcomes
+        inner join handoffs on outcomes.handoff_id = handoffs.handoff_id
+        inner join lead_reason_history as history
         on
-            handoffs.crm_source_id = history.lead_id
-            and outcomes.salesforce_reason_field = history.field
-            and history.created_at >= handoffs.handed_off_at
-            and history.created_at <= coalesce(handoffs.next_handoff_at, {{ as_of() }})
-    where handoffs.crm_source_object = 'Lead'
-    order by outcomes.handoff_id asc, history.created_at desc, history.lead_history_id desc
+        handoffs.crm_source_id = history.lead_id
+        and outcomes.salesforce_reason_field = history.field
+        and history.created_at >= handoffs.handed_off_at
+        and history.created_at <= coalesce(handoffs.next_handoff_at, {{ as_of() }})
+        where handoffs.crm_source_object = 'Lead'
+    ) as first_rows
+    where distinct_on_rank = 1
 ),
 
 leads_with_reason_history as (

@@ -71,39 +71,64 @@ hubspot_owner_history as (
 
 lead_owner_before as (
     -- the latest Owner change at or before the handoff reached the lead
-    select distinct on (handoff_records.person_id, handoff_records.handed_off_at)
-        handoff_records.person_id, handoff_records.handed_off_at, changes.new_value as owner_id
-    from handoff_records
-    join lead_owner_changes as changes
-      on changes.lead_id = handoff_records.crm_source_id
-     and changes.created_at <= handoff_records.crm_reached_at
-    where handoff_records.crm_source_object = 'Lead'
-    order by handoff_records.person_id asc, handoff_records.handed_off_at asc, changes.created_at desc,
-             changes.lead_history_id desc
+    select person_id, handed_off_at, owner_id
+    from (
+        select
+            handoff_records.person_id,
+            handoff_records.handed_off_at,
+            changes.new_value as owner_id,
+            row_number() over (
+                partition by handoff_records.person_id, handoff_records.handed_off_at
+                order by changes.created_at desc, changes.lead_history_id desc
+            ) as distinct_on_rank
+        from handoff_records
+        join lead_owner_changes as changes
+        on changes.lead_id = handoff_records.crm_source_id
+        and changes.created_at <= handoff_records.crm_reached_at
+        where handoff_records.crm_source_object = 'Lead'
+    ) as first_rows
+    where distinct_on_rank = 1
 ),
 
 lead_owner_after as (
     -- else the owner the first later change replaced
-    select distinct on (handoff_records.person_id, handoff_records.handed_off_at)
-        handoff_records.person_id, handoff_records.handed_off_at, changes.old_value as owner_id
-    from handoff_records
-    join lead_owner_changes as changes
-      on changes.lead_id = handoff_records.crm_source_id
-     and changes.created_at > handoff_records.crm_reached_at
-    where handoff_records.crm_source_object = 'Lead'
-    order by handoff_records.person_id, handoff_records.handed_off_at, changes.created_at,
-             changes.lead_history_id
+    select person_id, handed_off_at, owner_id
+    from (
+        select
+            handoff_records.person_id,
+            handoff_records.handed_off_at,
+            changes.old_value as owner_id,
+            row_number() over (
+                partition by handoff_records.person_id, handoff_records.handed_off_at
+                order by changes.created_at, changes.lead_history_id
+            ) as distinct_on_rank
+        from handoff_records
+        join lead_owner_changes as changes
+        on changes.lead_id = handoff_records.crm_source_id
+        and changes.created_at > handoff_records.crm_reached_at
+        where handoff_records.crm_source_object = 'Lead'
+    ) as first_rows
+    where distinct_on_rank = 1
 ),
 
 hubspot_owner_before as (
-    select distinct on (handoff_records.person_id, handoff_records.handed_off_at)
-        handoff_records.person_id, handoff_records.handed_off_at, history.owner_id
-    from handoff_records
-    join hubspot_owner_history as history
-      on history.contact_id = handoff_records.crm_source_id
-     and history.changed_at <= handoff_records.crm_reached_at
-    where handoff_records.crm_source_object = 'contacts'
-    order by handoff_records.person_id asc, handoff_records.handed_off_at asc, history.changed_at desc
+    select person_id, handed_off_at, owner_id
+    from (
+        select
+            handoff_records.person_id,
+            handoff_records.handed_off_at,
+            history.owner_id,
+            row_number() over (
+                partition by handoff_records.person_id, handoff_records.handed_off_at
+                order by history.changed_at desc
+            ) as distinct_on_rank
+        from handoff_records
+        join hubspot_owner_history as history
+        on history.contact_id = handoff_records.crm_source_id
+        and history.changed_at <= handoff_records.crm_reached_at
+        where handoff_records.crm_source_object = 'contacts'
+    ) as first_rows
+    where distinct_on_rank = 1
 ),
 
 hubspot_contacts_with_owner_history as (
@@ -167,22 +192,27 @@ account_links as (
 ),
 
 expected_owners as (
-    select distinct on (links.person_id, links.handed_off_at)
-        links.person_id,
-        links.handed_off_at,
-        links.account_id                                                          as account_at_handoff_id,
-        links.source_system                                                       as expected_owner_source_system,
-        links.source_owner_id                                                     as expected_source_owner_id
-    from account_links as links
-    join owners_at_handoff as handoffs
-      on handoffs.person_id = links.person_id and handoffs.handed_off_at = links.handed_off_at
-    where links.source_owner_id is not null
-      and not links.is_deleted
-      and (links.created_at is null
-           or links.created_at <= coalesce(handoffs.crm_reached_at, handoffs.handed_off_at))
-    order by links.person_id asc, links.handed_off_at asc,
-             (links.source_system = coalesce(handoffs.crm_source_system, links.source_system)) desc,
-             links.link_rank, links.created_at asc, links.record_key asc
+    select person_id, handed_off_at, account_at_handoff_id, expected_owner_source_system, expected_source_owner_id
+    from (
+        select
+            links.person_id,
+            links.handed_off_at,
+            links.account_id                                                          as account_at_handoff_id,
+            links.source_system                                                       as expected_owner_source_system,
+            links.source_owner_id                                                     as expected_source_owner_id,
+            row_number() over (
+                partition by links.person_id, links.handed_off_at
+                order by (links.source_system = coalesce(handoffs.crm_source_system, links.source_system)) desc, links.link_rank, links.created_at asc, links.record_key asc
+            ) as distinct_on_rank
+        from account_links as links
+        join owners_at_handoff as handoffs
+        on handoffs.person_id = links.person_id and handoffs.handed_off_at = links.handed_off_at
+        where links.source_owner_id is not null
+        and not links.is_deleted
+        and (links.created_at is null
+        or links.created_at <= coalesce(handoffs.crm_reached_at, handoffs.handed_off_at))
+    ) as first_rows
+    where distinct_on_rank = 1
 )
 
 select

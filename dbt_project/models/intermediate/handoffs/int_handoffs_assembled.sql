@@ -58,13 +58,20 @@ routing_rules as (
 ),
 
 first_touches as (
-    select distinct on (handoff_id)
-        handoff_id,
-        touched_at as first_sales_touch_at,
-        owner_id as first_sales_touch_owner_id,
-        channel as first_sales_touch_channel
-    from handoff_touches
-    order by handoff_id, touched_at, owner_id, sales_activity_id
+    select handoff_id, first_sales_touch_at, first_sales_touch_owner_id, first_sales_touch_channel
+    from (
+        select
+            handoff_id,
+            touched_at as first_sales_touch_at,
+            owner_id as first_sales_touch_owner_id,
+            channel as first_sales_touch_channel,
+            row_number() over (
+                partition by handoff_id
+                order by touched_at, owner_id, sales_activity_id
+            ) as distinct_on_rank
+        from handoff_touches
+    ) as first_rows
+    where distinct_on_rank = 1
 ),
 
 attempts as (
@@ -111,21 +118,28 @@ context as (
 
 routed as (
     -- no account owner: the routing seed may name the expected owner for the person's segment
-    select distinct on (handoffs.handoff_id)
-        handoffs.handoff_id,
-        {{ owner_key('rules.owner_source_system', 'rules.owner_source_id') }} as routed_owner_id
-    from handoffs
-    left join context on handoffs.handoff_id = context.handoff_id
-    left join people on handoffs.person_id = people.person_id
-    inner join routing_rules as rules
+    select handoff_id, routed_owner_id
+    from (
+        select
+            handoffs.handoff_id,
+            {{ owner_key('rules.owner_source_system', 'rules.owner_source_id') }} as routed_owner_id,
+            row_number() over (
+                partition by handoffs.handoff_id
+                order by rules.priority
+            ) as distinct_on_rank
+        from handoffs
+        left join context on handoffs.handoff_id = context.handoff_id
+        left join people on handoffs.person_id = people.person_id
+        inner join routing_rules as rules
         on lower(rules.segment_value) = lower(case rules.segment_field
-            when 'country' then context.record_country
-            when 'industry' then context.record_industry
-            when 'lead_source' then context.record_lead_source
-            when 'original_channel' then people.original_channel
+        when 'country' then context.record_country
+        when 'industry' then context.record_industry
+        when 'lead_source' then context.record_lead_source
+        when 'original_channel' then people.original_channel
         end)
-    where handoffs.account_owner_id is null
-    order by handoffs.handoff_id, rules.priority
+        where handoffs.account_owner_id is null
+    ) as first_rows
+    where distinct_on_rank = 1
 ),
 
 assembled as (

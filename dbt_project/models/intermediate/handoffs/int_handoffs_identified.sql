@@ -58,26 +58,30 @@ crm_signals as (
 ),
 
 handoff_records as (
-    select distinct on (spells.person_id, spells.handed_off_at)
-        spells.person_id,
-        spells.handed_off_at,
-        spells.handoff_number,
-        spells.next_handoff_at,
-        crm_signals.record_key as crm_record_key,
-        crm_signals.source_system as crm_source_system,
-        crm_signals.source_object as crm_source_object,
-        crm_signals.source_id as crm_source_id,
-        crm_signals.signaled_at as crm_reached_at
-    from mql_spells as spells
-    left join crm_signals
+    select person_id, handed_off_at, handoff_number, next_handoff_at, crm_record_key, crm_source_system, crm_source_object, crm_source_id, crm_reached_at
+    from (
+        select
+            spells.person_id,
+            spells.handed_off_at,
+            spells.handoff_number,
+            spells.next_handoff_at,
+            crm_signals.record_key as crm_record_key,
+            crm_signals.source_system as crm_source_system,
+            crm_signals.source_object as crm_source_object,
+            crm_signals.source_id as crm_source_id,
+            crm_signals.signaled_at as crm_reached_at,
+            row_number() over (
+                partition by spells.person_id, spells.handed_off_at
+                order by case crm_signals.source_system when 'salesforce' then 1 else 2 end, crm_signals.signaled_at, crm_signals.record_key
+            ) as distinct_on_rank
+        from mql_spells as spells
+        left join crm_signals
         on
-            spells.person_id = crm_signals.person_id
-            and spells.handed_off_at <= crm_signals.signaled_at
-            and (spells.next_handoff_at is null or crm_signals.signaled_at < spells.next_handoff_at)
-    order by
-        spells.person_id, spells.handed_off_at,
-        case crm_signals.source_system when 'salesforce' then 1 else 2 end,
-        crm_signals.signaled_at, crm_signals.record_key
+        spells.person_id = crm_signals.person_id
+        and spells.handed_off_at <= crm_signals.signaled_at
+        and (spells.next_handoff_at is null or crm_signals.signaled_at < spells.next_handoff_at)
+    ) as first_rows
+    where distinct_on_rank = 1
 )
 
 select

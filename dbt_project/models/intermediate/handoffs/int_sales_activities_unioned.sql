@@ -19,15 +19,21 @@ with people as (
 ),
 
 on_people as (
-    select distinct on (activities.source_system, activities.source_object, activities.source_id, people.person_id)
-        activities.*,
-        people.person_id
-    from {{ ref('int_sales_activities_logged') }} as activities
-    inner join people on activities.record_key = people.record_key
-    where activities.is_logged_activity
-      and activities.touched_at is not null
-    order by activities.source_system, activities.source_object, activities.source_id, people.person_id,
-             activities.record_key
+    select source_system, source_object, source_id, record_key, touched_at, channel, source_owner_id, person_id
+    from (
+        select
+            activities.*,
+            people.person_id,
+            row_number() over (
+                partition by activities.source_system, activities.source_object, activities.source_id, people.person_id
+                order by activities.record_key
+            ) as distinct_on_rank
+        from {{ ref('int_sales_activities_logged') }} as activities
+        inner join people on activities.record_key = people.record_key
+        where activities.is_logged_activity
+          and activities.touched_at is not null
+    ) as first_rows
+    where distinct_on_rank = 1
 )
 
 select

@@ -51,13 +51,20 @@ roles as (
 )
 
 -- A person holding two roles on one opportunity (two contact records, one person) counts once.
-select distinct on (opportunity_id, person_id)
-    opportunity_id,
-    person_id,
-    source_system,
-    source_role_id,
-    role,
-    is_primary,
-    role_created_at
-from roles
-order by opportunity_id asc, person_id asc, role_created_at asc, is_primary desc, source_role_id asc
+select opportunity_id, person_id, source_system, source_role_id, role, is_primary, role_created_at
+    from (
+        select
+            opportunity_id,
+            person_id,
+            source_system,
+            source_role_id,
+            role,
+            is_primary,
+            role_created_at,
+            row_number() over (
+                partition by opportunity_id, person_id
+                order by role_created_at asc, is_primary desc, source_role_id asc
+            ) as distinct_on_rank
+        from roles
+    ) as first_rows
+    where distinct_on_rank = 1

@@ -24,17 +24,26 @@ rules as (
 ),
 
 matched as (
-    select distinct on (owners.source_system, owners.source_owner_id)
-        owners.source_system, owners.source_owner_id, rules.role
-    from owners
-    join rules
-      on rules.source_system in ('any', owners.source_system)
-     and case rules.match_type
-             when 'user_id' then rules.match_value = owners.source_owner_id
-             when 'group_type' then rules.match_value = owners.group_type
-             when 'name_contains' then owners.team ilike '%' || rules.match_value || '%'
-         end
-    order by owners.source_system, owners.source_owner_id, rules.priority
+    select source_system, source_owner_id, role
+    from (
+        select
+            owners.source_system,
+            owners.source_owner_id,
+            rules.role,
+            row_number() over (
+                partition by owners.source_system, owners.source_owner_id
+                order by rules.priority
+            ) as distinct_on_rank
+        from owners
+        join rules
+        on rules.source_system in ('any', owners.source_system)
+        and case rules.match_type
+        when 'user_id' then rules.match_value = owners.source_owner_id
+        when 'group_type' then rules.match_value = owners.group_type
+        when 'name_contains' then owners.team ilike '%' || rules.match_value || '%'
+        end
+    ) as first_rows
+    where distinct_on_rank = 1
 )
 
 select

@@ -42,13 +42,20 @@ crm_links as (
 ),
 
 email_domains as (
-    select distinct on (records.person_id)
-        records.person_id,
-        {{ dbt.split_part('records.email', "'@'", 2) }} as domain
-    from records
-    left join {{ ref('personal_email_domains') }} as personal on personal.domain = {{ dbt.split_part('records.email', "'@'", 2) }}
-    where records.email like '%@%' and personal.domain is null and {{ dbt.split_part('records.email', "'@'", 2) }} <> ''
-    order by records.person_id asc, records.is_deleted asc, records.updated_at desc nulls last, records.record_key asc
+    select person_id, domain
+    from (
+        select
+            records.person_id,
+            {{ dbt.split_part('records.email', "'@'", 2) }} as domain,
+            row_number() over (
+                partition by records.person_id
+                order by records.is_deleted asc, records.updated_at desc nulls last, records.record_key asc
+            ) as distinct_on_rank
+        from records
+        left join {{ ref('personal_email_domains') }} as personal on personal.domain = {{ dbt.split_part('records.email', "'@'", 2) }}
+        where records.email like '%@%' and personal.domain is null and {{ dbt.split_part('records.email', "'@'", 2) }} <> ''
+    ) as first_rows
+    where distinct_on_rank = 1
 ),
 
 people as (

@@ -77,11 +77,21 @@ marketo_leads_gone as (
         group by lead_id
     ) as gone
     left join (
-        select distinct on (lead_id) lead_id, primary_attribute_value, activity_at
-        from {{ ref('int_marketo_activities_parsed') }}
-        where activity_type_id = 12 and primary_attribute_value like '%@%'
-        order by lead_id, activity_at
-    ) as new_lead using (lead_id)
+        select lead_id, primary_attribute_value, activity_at
+        from (
+            select
+                lead_id,
+                primary_attribute_value,
+                activity_at,
+                row_number() over (
+                    partition by lead_id
+                    order by activity_at
+                ) as distinct_on_rank
+            from {{ ref('int_marketo_activities_parsed') }}
+            where activity_type_id = 12 and primary_attribute_value like '%@%'
+        ) as first_rows
+        where distinct_on_rank = 1
+) as new_lead using (lead_id)
     where not exists (select 1 from {{ ref('stg_marketo__leads') }} as leads where leads.lead_id = gone.lead_id)
         {{ in_changed_records('gone.lead_id', 'marketo', 'lead') }}
 ),

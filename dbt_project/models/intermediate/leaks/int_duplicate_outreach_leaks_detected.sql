@@ -40,22 +40,29 @@ touches as (
 
 duplicate_touches as (
     -- per person and handoff, the first touch that followed another sales user's within the window
-    select distinct on (later.person_id, later.handoff_id)
-        later.person_id,
-        later.handoff_id,
-        later.toucher_id,
-        later.touched_at,
-        later.toucher_label,
-        earlier.toucher_label as earlier_toucher_label,
-        earlier.touched_at as earlier_touched_at
-    from touches as later
-    inner join touches as earlier
+    select person_id, handoff_id, toucher_id, touched_at, toucher_label, earlier_toucher_label, earlier_touched_at
+    from (
+        select
+            later.person_id,
+            later.handoff_id,
+            later.toucher_id,
+            later.touched_at,
+            later.toucher_label,
+            earlier.toucher_label as earlier_toucher_label,
+            earlier.touched_at as earlier_touched_at,
+            row_number() over (
+                partition by later.person_id, later.handoff_id
+                order by later.touched_at asc, later.sales_activity_id asc, earlier.touched_at desc
+            ) as distinct_on_rank
+        from touches as later
+        inner join touches as earlier
         on
-            later.person_id = earlier.person_id
-            and earlier.touched_at < later.touched_at
-            and earlier.touched_at >= {{ add_days('later.touched_at', -duplicate_days) }}
-            and earlier.toucher_identity <> later.toucher_identity
-    order by later.person_id asc, later.handoff_id asc, later.touched_at asc, later.sales_activity_id asc, earlier.touched_at desc
+        later.person_id = earlier.person_id
+        and earlier.touched_at < later.touched_at
+        and earlier.touched_at >= {{ add_days('later.touched_at', -duplicate_days) }}
+        and earlier.toucher_identity <> later.toucher_identity
+    ) as first_rows
+    where distinct_on_rank = 1
 )
 
 select

@@ -86,24 +86,29 @@ person_account_links as (
 ),
 
 customer_prospecting as (
-    select distinct on (touches.person_id, touches.handoff_id)
-        touches.person_id,
-        touches.handoff_id,
-        touches.owner_id as toucher_id,
-        touches.touched_at,
-        owners.name as toucher_label,
-        customer_wins.first_won_at
-    from sales_touches as touches
-    inner join person_account_links as links
+    select person_id, handoff_id, toucher_id, touched_at, toucher_label, first_won_at
+    from (
+        select
+            touches.person_id,
+            touches.handoff_id,
+            touches.owner_id as toucher_id,
+            touches.touched_at,
+            owners.name as toucher_label,
+            customer_wins.first_won_at,
+            row_number() over (
+                partition by touches.person_id, touches.handoff_id
+                order by touches.touched_at, touches.sales_activity_id, customer_wins.first_won_at
+            ) as distinct_on_rank
+        from sales_touches as touches
+        inner join person_account_links as links
         on touches.person_id = links.person_id and links.linked_from <= touches.touched_at
-    inner join customer_wins on links.account_id = customer_wins.account_id
-    left join owners on touches.owner_id = owners.owner_id
-    where
+        inner join customer_wins on links.account_id = customer_wins.account_id
+        left join owners on touches.owner_id = owners.owner_id
+        where
         touches.owner_role = 'sdr'
         and customer_wins.first_won_at < touches.touched_at
-    order by
-        touches.person_id, touches.handoff_id, touches.touched_at, touches.sales_activity_id,
-        customer_wins.first_won_at
+    ) as first_rows
+    where distinct_on_rank = 1
 )
 
 select

@@ -1,5 +1,5 @@
 {#- Batch joins: hash joins, not nested loops guessed from CTE estimates; no JIT compile of the large plan. -#}
-{{ config(pre_hook=["set local jit = off", "set local enable_nestloop = off"]) }}
+{{ config(pre_hook="{{ batch_join_settings(always=true) }}") }}
 {#-
     One row per person whose current stage is sal or sql and who, in the stalled_days before
     as-of, had no touch of any kind (sales or marketing) and no stage change (docs/warehouse.md).
@@ -63,16 +63,23 @@ last_touches as (
 
 latest_handoffs as (
     -- the person's latest handoff and its CRM record's owner today
-    select distinct on (handoffs.person_id)
-        handoffs.person_id,
-        handoffs.handoff_id,
-        case
+    select person_id, handoff_id, owner_id
+    from (
+        select
+            handoffs.person_id,
+            handoffs.handoff_id,
+            case
             when crm_records.source_owner_id is not null
                 then {{ owner_key('crm_records.source_system', 'crm_records.source_owner_id') }}
-        end as owner_id
-    from handoffs
-    left join crm_records on handoffs.handoff_id = crm_records.handoff_id
-    order by handoffs.person_id asc, handoffs.handed_off_at desc
+        end as owner_id,
+            row_number() over (
+                partition by handoffs.person_id
+                order by handoffs.handed_off_at desc
+            ) as distinct_on_rank
+        from handoffs
+        left join crm_records on handoffs.handoff_id = crm_records.handoff_id
+    ) as first_rows
+    where distinct_on_rank = 1
 )
 
 select

@@ -10,9 +10,18 @@ contact_roles as (
 ),
 
 primary_people as (
-    select distinct on (opportunity_id) opportunity_id, person_id
-    from contact_roles
-    order by opportunity_id asc, is_primary desc, role_created_at asc, person_id asc
+    select opportunity_id, person_id
+    from (
+        select
+            opportunity_id,
+            person_id,
+            row_number() over (
+                partition by opportunity_id
+                order by is_primary desc, role_created_at asc, person_id asc
+            ) as distinct_on_rank
+        from contact_roles
+    ) as first_rows
+    where distinct_on_rank = 1
 )
 
 select

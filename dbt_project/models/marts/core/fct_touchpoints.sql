@@ -24,11 +24,20 @@ with touches as (
 
 people_by_email as (
     -- Matching puts every record with one email under one person, so this is one row per email.
-    select distinct on (email) email, person_id
-    from {{ ref('int_people_matched_across_sources') }}
-    where email is not null
-    {%- if incremental %} and email in (select email from touches){% endif %}
-    order by email, is_deleted, created_at, record_key
+    select email, person_id
+    from (
+        select
+            email,
+            person_id,
+            row_number() over (
+                partition by email
+                order by is_deleted, created_at, record_key
+            ) as distinct_on_rank
+        from {{ ref('int_people_matched_across_sources') }}
+        where email is not null
+        {%- if incremental %} and email in (select email from touches){% endif %}
+    ) as first_rows
+    where distinct_on_rank = 1
 ),
 
 resolved as (
@@ -42,17 +51,36 @@ resolved as (
 
 -- The channel_mapping seed, one row per key (a repeated key must not multiply touches).
 source_channels as (
-    select distinct on (source_system, match_field, lower(match_value))
-        source_system, match_field, lower(match_value) as match_value, channel
-    from {{ ref('channel_mapping') }}
-    order by source_system, match_field, lower(match_value), channel
+    select source_system, match_field, match_value, channel
+    from (
+        select
+            source_system,
+            match_field,
+            lower(match_value) as match_value,
+            channel,
+            row_number() over (
+                partition by source_system, match_field, lower(match_value)
+                order by channel
+            ) as distinct_on_rank
+        from {{ ref('channel_mapping') }}
+    ) as first_rows
+    where distinct_on_rank = 1
 ),
 
 touch_type_channels as (
-    select distinct on (match_value) match_value as touch_type, channel
-    from {{ ref('channel_mapping') }}
-    where source_system = 'any' and match_field = 'touch_type'
-    order by match_value, channel
+    select touch_type, channel
+    from (
+        select
+            match_value as touch_type,
+            channel,
+            row_number() over (
+                partition by match_value
+                order by channel
+            ) as distinct_on_rank
+        from {{ ref('channel_mapping') }}
+        where source_system = 'any' and match_field = 'touch_type'
+    ) as first_rows
+    where distinct_on_rank = 1
 )
 
 select

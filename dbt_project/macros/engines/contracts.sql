@@ -1,0 +1,39 @@
+{#- The marts' contracts (models/marts/*.yml) spell their data types the PostgreSQL way (text,
+    numeric, timestamp with time zone, text[]). On the other engines those names read through
+    engine_type, both where dbt checks a contract (the empty schema it compares the model with) and
+    where dbt-duckdb creates a contracted table from it, so `numeric` is a double there rather than
+    DuckDB's DECIMAL(18,3). dbt_project.yml's dispatch puts these before dbt's own. -#}
+
+{% macro engine_contract_columns(columns) -%}
+    {%- set translated = {} -%}
+    {%- for name, column in columns.items() -%}
+        {%- set copy = {} -%}
+        {%- do copy.update(column) -%}
+        {%- if column.get('data_type') -%}
+            {%- do copy.update({'data_type': engine_type(column['data_type'])}) -%}
+        {%- endif -%}
+        {%- do translated.update({name: copy}) -%}
+    {%- endfor -%}
+    {{- return(translated) -}}
+{%- endmacro %}
+
+{% macro duckdb__get_empty_schema_sql(columns) -%}
+    {{- return(dbt.default__get_empty_schema_sql(engine_contract_columns(columns))) -}}
+{%- endmacro %}
+
+{% macro spark__get_empty_schema_sql(columns) -%}
+    {{- return(dbt.default__get_empty_schema_sql(engine_contract_columns(columns))) -}}
+{%- endmacro %}
+
+{#- dbt-duckdb creates a contracted table from the contract's columns, then inserts the model's rows. -#}
+{% macro duckdb__get_table_columns_and_constraints() -%}
+    {%- set columns = adapter.render_raw_columns_constraints(raw_columns=engine_contract_columns(model['columns'])) -%}
+    {%- set constraints = adapter.render_raw_model_constraints(raw_constraints=model['constraints']) -%}
+    ({{ (columns + constraints) | join(', ') }})
+{%- endmacro %}
+
+{#- Spark's own split_part (3.3+) gives '' past the last part, like PostgreSQL's; dbt-spark's indexes
+    an array, which fails under ANSI mode (Spark 4's default) when the part is missing. -#}
+{% macro spark__split_part(string_text, delimiter_text, part_number) -%}
+    split_part({{ string_text }}, {{ delimiter_text }}, {{ part_number }})
+{%- endmacro %}
