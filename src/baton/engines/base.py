@@ -154,6 +154,7 @@ class Engine:
     """The interface every engine module implements; shared logic lives here."""
 
     kind = "engine"
+    logs_started = True  # a load writes a `started` row before reading a record (as on PostgreSQL)
 
     def __init__(self, url: str):
         self.url = url
@@ -428,7 +429,8 @@ class EngineStreamLoader(StreamLoader):
         engine.ensure_raw_table(conn, self.source, self.stream)
         where = f"source = {literal(self.source)} and stream = {literal(self.stream)}"
         interrupted = [row[0] for row in conn.execute(
-            f"select load_id from baton_meta.load_log where {where} and status = 'started'").fetchall()]
+            f"select load_id from baton_meta.load_log where {where} and status = 'started'").fetchall()] \
+            if engine.logs_started else []
         if interrupted:
             self.warn(f"closed {len(interrupted)} interrupted load(s) of {self.source}.{self.stream} as failed: "
                       + ", ".join(interrupted))
@@ -440,8 +442,9 @@ class EngineStreamLoader(StreamLoader):
                            error=f"interrupted: the load never finished; closed by load {self.result.load_id}")
             engine.replace_rows(conn, "load_log", f"{where} and status = 'started'", rows)
         self._started_at = datetime.now(timezone.utc)
-        engine.replace_rows(conn, "load_log", f"{where} and load_id = {literal(self.result.load_id)}",
-                            [self._log_row("started", None, finished=False)])
+        if engine.logs_started:
+            engine.replace_rows(conn, "load_log", f"{where} and load_id = {literal(self.result.load_id)}",
+                                [self._log_row("started", None, finished=False)])
         conn.commit()
         state = conn.execute(f"select watermark, cursor from baton_meta.sync_state where {where}").fetchone()
         self.sync_state = (state[0], state[1]) if state else (None, None)

@@ -43,6 +43,7 @@ from baton.load.schema import raw_schema
 TYPES = {"text": "string", "ts": "timestamp", "bigint": "bigint", "bool": "boolean"}
 RAW_SCHEMA = "id string, data string, source_updated_at timestamp, is_deleted boolean, _loaded_at timestamp, _load_id string"
 _SESSION: dict = {}
+_LOCATIONS: dict[tuple, str] = {}  # (lake, schema, table) -> the version folder this process swapped in
 _SESSION_LOCK = threading.Lock()
 
 
@@ -122,6 +123,9 @@ class SparkConnection(EngineConnection):
 
 class SparkEngine(Engine):
     kind = "spark"
+    # Every meta write is a table version (two Spark jobs): a load writes its log row once, at its end,
+    # not a `started` row first; a killed load leaves no trace in load_log (docs/engines.md).
+    logs_started = False
 
     def __init__(self, url: str):
         super().__init__(url)
@@ -169,10 +173,11 @@ class SparkEngine(Engine):
     def _swap_in(self, schema: str, table: str, frame, folder: Path, version: str) -> None:
         """Write the table's next version and point the table at it (one metastore operation)."""
         name = f"{self.ident(schema)}.{self.ident(table)}"
-        current = self._location(schema, table)
+        current = _LOCATIONS.get((self.location, schema, table)) or self._location(schema, table)
         target = folder / version
         frame.write.mode("errorifexists").parquet(str(target))
         self.spark.sql(f"alter table {name} set location '{target}'")
+        _LOCATIONS[(self.location, schema, table)] = str(target)
         self.spark.catalog.refreshTable(f"{schema}.{table}")
         # Keep the version just replaced (a reader may still scan it); older ones go.
         for old in folder.iterdir() if folder.is_dir() else []:
@@ -199,10 +204,11 @@ class SparkEngine(Engine):
         spark = self.spark
         columns = meta_tables(TYPES)[table]
         schema = ", ".join(f"{name} {kind}" for name, kind in columns)
-        kept = spark.sql(f"select * from baton_meta.{table} where not coalesce({where}, false)")
-        added = spark.createDataFrame([tuple(row.get(name) for name, _ in columns) for row in rows], schema)
-        merged = kept.unionByName(added).coalesce(1).localCheckpoint()  # read before the table moves
-        self._swap_in("baton_meta", table, merged, self._version_dir("meta", table), _version())
+        # Meta tables are small: read the kept rows into Python, write them back with the new ones (two jobs).
+        kept = [tuple(row) for row in spark.sql(f"select * from baton_meta.{table} where not coalesce({where}, false)")
+                .collect()]
+        merged = spark.createDataFrame(kept + [tuple(row.get(name) for name, _ in columns) for row in rows], schema)
+        self._swap_in("baton_meta", table, merged.coalesce(1), self._version_dir("meta", table), _version())
 
     def stream_loader(self, source: str, stream: str, shape=None, **kwargs) -> EngineStreamLoader:
         return EngineStreamLoader(self, source, stream, shape, **kwargs)

@@ -20,9 +20,9 @@ import uuid
 from datetime import datetime, timezone
 
 from baton.paths import EXPECTATIONS_DIR, state_path
-from baton.quality.gate import QualityGateFailed
+from baton.quality.gate import QualityGateFailed, default_gx_root
 from baton.quality.grain import mart_names, run_grain_checks
-from baton.quality.gx_runner import CheckResult, _observed, quiet_gx_logging
+from baton.quality.gx_runner import CheckResult, _context, _observed, quiet_gx_logging
 from baton.quality.suites import check_name, checked_schema, load_suites, parameter_values, resolve, severity_of
 
 log = logging.getLogger("baton.quality")
@@ -75,7 +75,7 @@ def _validate(engine, conn, suites, frames, *, as_of, schema_suffix) -> list[Che
     import great_expectations as gx
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
-    context = gx.get_context(mode="ephemeral")
+    context = _context(gx, default_gx_root())  # gx_runner's: no progress bars, Data Docs folder
     datasource = context.data_sources.add_pandas("baton_engine")
     results = []
     for suite in suites:
