@@ -123,3 +123,57 @@ def test_every_mart_equals_postgres_row_for_row(e2e_built, engine_built):
                 break
         assert expected or table != "fct_funnel_leaks", f"{table} is empty: the comparison proves nothing"
     assert differing == {}, f"{kind} differs from PostgreSQL: {differing}"
+
+
+PLANTED_TRUTH_RELATIONS = [("marts", "fct_handoffs"), ("marts", "fct_funnel_leaks"), ("marts", "dim_owners"),
+                           ("marts", "rpt_funnel_leak_summary"), ("marts", "rpt_lead_quality_by_source"), IDENTITY_MAP]
+
+
+@pytest.fixture(scope="module")
+def engine_marts_in_postgres(e2e_built, engine_built, server_url):
+    """The engine's marts (what the planted-truth comparisons read) copied as they are into a PostgreSQL
+    database of their own, with PostgreSQL's column types, so those comparisons run unchanged on them."""
+    from tests.fixtures.warehouse import _create_database, _drop_database
+
+    kind, url = engine_built
+    name, copy_url = _create_database(server_url, f"baton_sameness_{kind}")
+    try:
+        with psycopg.connect(e2e_built.url) as source, psycopg.connect(copy_url) as target:
+            for schema, table in PLANTED_TRUTH_RELATIONS:
+                columns = source.execute(
+                    "select column_name, format_type(a.atttypid, a.atttypmod) from information_schema.columns c"
+                    " join pg_attribute a on a.attrelid = format('%%I.%%I', c.table_schema, c.table_name)::regclass"
+                    "  and a.attname = c.column_name where c.table_schema = %s and c.table_name = %s"
+                    " order by c.ordinal_position", (schema, table)).fetchall()
+                target.execute(f'create schema if not exists "{schema}"')
+                target.execute(f'create table "{schema}"."{table}" ('
+                               + ", ".join(f'"{column}" {kind_}' for column, kind_ in columns) + ")")
+                rows = _engine_relation(url, schema, table, [column for column, _ in columns])
+                with target.cursor().copy(f'copy "{schema}"."{table}" from stdin') as copy:
+                    for row in rows:
+                        copy.write_row([_normal(value) for value in row])
+        yield copy_url
+    finally:
+        _drop_database(server_url, name)
+
+
+def test_planted_truth_holds_on_the_engine(e2e_built, engine_marts_in_postgres):
+    """test_leaks_against_planted_truth's own comparisons (handoffs, speed-to-lead, every handoff column,
+    every leak type, the summaries), run on the engine's marts."""
+    from tests.e2e import test_leaks_against_planted_truth as planted
+
+    built = (engine_marts_in_postgres, e2e_built.truth)
+    matched = planted.matched.__wrapped__(built)
+    planted.test_every_planted_handoff_is_found_and_no_other(matched)
+    planted.test_speed_to_lead_in_business_minutes_equals_the_planted_value_for_every_handoff(matched)
+    for column in _parameters(planted.test_handoff_column_equals_the_planted_value):
+        planted.test_handoff_column_equals_the_planted_value(matched, column)
+    for leak_type in planted.LEAK_TYPES:
+        planted.test_leaks_found_equal_the_planted_leaks(matched, leak_type)
+    planted.test_leak_summary_counts_every_leak_once(built)
+    planted.test_lead_quality_by_source_accounts_for_every_handoff(built)
+
+
+def _parameters(test) -> list:
+    """The values a test is parametrized with (its own list, not a copy)."""
+    return next(mark.args[1] for mark in test.pytestmark if mark.name == "parametrize")

@@ -2,12 +2,13 @@
 
 Layout under the lake: `warehouse/` (spark.sql.warehouse.dir: what dbt builds), `metastore_db`
 (the Derby metastore), `raw/<source>/<stream>/<load_id>/` (parquet files of the raw records, one
-folder per table version) and `meta/<table>/<version>/` (baton_meta). The raw and meta tables are
-external parquet tables in the metastore; a load writes the table's next version beside the
-current one and then points the table at it (`alter table ... set location`: one metastore
-operation), so readers see the previous load or this one, never a part. The raw version goes first,
-then the watermark, then the load log: a crash in between leaves a watermark behind its data (the
-next load reads those records again and counts them unchanged), never ahead of it.
+folder per table version) and `meta/<table>/` (baton_meta). The raw tables are external parquet
+tables in the metastore; a load writes the table's next version beside the current one and then
+points the table at it (`alter table ... set location`: one metastore operation), so readers see
+the previous load or this one, never a part. baton_meta's load_log, rejected_records and the
+watermark's history (sync_state is a view of its latest row) are append-only: a load adds one file
+to each, after its raw version. A crash in between leaves the watermark behind its data (the next
+load reads those records again and counts them unchanged), never ahead of it.
 
 Derby's embedded metastore admits one JVM at a time: the session is one per process, shared with
 dbt (dbt-spark's session mode takes the running session), and the process holds an exclusive lock
@@ -43,7 +44,8 @@ from baton.load.schema import raw_schema
 TYPES = {"text": "string", "ts": "timestamp", "bigint": "bigint", "bool": "boolean"}
 RAW_SCHEMA = "id string, data string, source_updated_at timestamp, is_deleted boolean, _loaded_at timestamp, _load_id string"
 _SESSION: dict = {}
-_LOCATIONS: dict[tuple, str] = {}  # (lake, schema, table) -> the version folder this process swapped in
+_LOCATIONS: dict[tuple, str] = {}
+_APPEND_ONLY = ("load_log", "rejected_records", "sync_state")  # (lake, schema, table) -> the version folder this process swapped in
 _SESSION_LOCK = threading.Lock()
 
 
@@ -194,7 +196,14 @@ class SparkEngine(Engine):
             return
         for table, columns in meta_tables(TYPES).items():
             body = ", ".join(f"{name} {kind}" for name, kind in columns)
-            self._ensure_table("baton_meta", table, body, self._version_dir("meta", table))
+            stored = "sync_state_history" if table == "sync_state" else table
+            self._ensure_table("baton_meta", stored, body, self._version_dir("meta", stored))
+        # The watermark is the latest row of its history (appended with each load, never rewritten).
+        self.spark.sql("""
+            create view if not exists baton_meta.sync_state as
+            select source, stream, watermark, cursor, updated_at from (
+                select *, row_number() over (partition by source, stream order by updated_at desc) as newest
+                from baton_meta.sync_state_history) where newest = 1""")
         _SESSION["meta_ready"] = self.location
 
     def ensure_raw_table(self, conn, source: str, stream: str) -> None:
@@ -204,6 +213,14 @@ class SparkEngine(Engine):
         spark = self.spark
         columns = meta_tables(TYPES)[table]
         schema = ", ".join(f"{name} {kind}" for name, kind in columns)
+        if table in _APPEND_ONLY:
+            # A load's rows are new rows (one load id, one log row: no `started` row on Spark; the
+            # watermark's history): one appended file, committed by Spark's file commit, one job.
+            stored = "sync_state_history" if table == "sync_state" else table
+            frame = spark.createDataFrame([tuple(row.get(name) for name, _ in columns) for row in rows], schema)
+            frame.coalesce(1).write.insertInto(f"baton_meta.{stored}")
+            spark.catalog.refreshTable(f"baton_meta.{stored}")
+            return
         # Meta tables are small: read the kept rows into Python, write them back with the new ones (two jobs).
         kept = [tuple(row) for row in spark.sql(f"select * from baton_meta.{table} where not coalesce({where}, false)")
                 .collect()]
