@@ -64,18 +64,13 @@ def _normal(value):
         return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
     if isinstance(value, float) and math.isnan(value):
         return None
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # numpy scalars
-        return _normal(value.item())
-    if value is not None and type(value).__name__ in ("NaTType",):
-        return None
-    if hasattr(value, "to_pydatetime"):
-        return _normal(value.to_pydatetime())
     return value
 
 
 def _rows_sorted(rows) -> list[tuple]:
     normal = [tuple(_normal(value) for value in row) for row in rows]
-    return sorted(normal, key=lambda row: tuple((value is None, str(value)) for value in row))
+    return sorted(normal, key=lambda row: tuple((value is None, f"{value:.6g}" if isinstance(value, float) else str(value))
+                                                for value in row))
 
 
 def _same(a, b) -> bool:
@@ -96,8 +91,7 @@ def _engine_relation(url: str, schema: str, table: str, columns: list[str]) -> l
     engine = engine_for(url)
     with engine.connect() as conn:
         listed = ", ".join(engine.ident(column) for column in columns)
-        frame = engine.frame(conn, f"select {listed} from {engine.ident(schema)}.{engine.ident(table)}")
-    return [tuple(row) for row in frame.astype(object).itertuples(index=False)]
+        return conn.execute(f"select {listed} from {engine.ident(schema)}.{engine.ident(table)}").fetchall()
 
 
 def _relations() -> list[tuple[str, str]]:

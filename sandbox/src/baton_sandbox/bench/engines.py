@@ -66,13 +66,18 @@ def bench_engines(people: int, *, seed: int = 7, engines=("postgres", "duckdb", 
         url = urls[kind]
         env = {**base_env, "WAREHOUSE_URL": url}
         engine_figures = {"land_s": extract_s}
-        if kind != "postgres":
-            engine_figures["land_s"], engine_figures["land_peak_rss_mb"] = _run_child(
-                [sys.executable, "-m", "baton_sandbox.bench.engines", "land", postgres_url, url], env)
-        engine_figures["build_s"], engine_figures["build_peak_rss_mb"] = _run_child(
-            [sys.executable, "-m", "baton_sandbox.bench.build", "dbt", _z(world_end), f"engines_{kind}",
-             "--full-refresh"], env)
         figures["engines"][kind] = engine_figures
+        try:
+            if kind != "postgres":
+                engine_figures["land_s"], engine_figures["land_peak_rss_mb"] = _run_child(
+                    [sys.executable, "-m", "baton_sandbox.bench.engines", "land", postgres_url, url], env)
+            engine_figures["build_s"], engine_figures["build_peak_rss_mb"] = _run_child(
+                [sys.executable, "-m", "baton_sandbox.bench.build", "dbt", _z(world_end), f"engines_{kind}",
+                 "--full-refresh"], env)
+        except RuntimeError as failed:  # one engine failing still leaves the others' figures
+            engine_figures["error"] = str(failed)
+            print(f"bench engines: {kind} failed: {failed}", flush=True)
+            continue
         print(f"bench engines: {kind:<8} land {engine_figures['land_s']:>7.1f}s  full build"
               f" {engine_figures['build_s']:>7.1f}s  peak {engine_figures['build_peak_rss_mb']} MB", flush=True)
     figures["load_average"] = [round(x, 1) for x in os.getloadavg()]
