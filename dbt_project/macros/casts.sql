@@ -21,7 +21,7 @@
 {%- endmacro %}
 
 {% macro json_integer(expr) -%}
-    (case when {{ regex_matches(expr, '^\s*[-+]?\d{1,18}(\.0*)?\s*$') }} then cast(trunc(cast(({{ expr }}) as {{ engine_type('numeric') }})) as {{ engine_type('bigint') }}) end)
+    (case when {{ regex_matches(expr, '^\s*[-+]?\d{1,18}(\.0*)?\s*$') }} then cast({{ truncate_number('cast((' ~ expr ~ ') as ' ~ engine_type('numeric') ~ ')') }} as {{ engine_type('bigint') }}) end)
 {%- endmacro %}
 
 {% macro json_boolean(expr) -%}

@@ -37,3 +37,27 @@
 {% macro spark__split_part(string_text, delimiter_text, part_number) -%}
     split_part({{ string_text }}, {{ delimiter_text }}, {{ part_number }})
 {%- endmacro %}
+
+{#- Seeds' column_types (seeds/*.yml) are PostgreSQL spellings too; Spark creates and fills the seed
+    tables with them read through engine_type (there is no TEXT type there). -#}
+{% macro engine_seed_model(model) -%}
+    {%- set types = {} -%}
+    {%- for name, type in (model['config'].get('column_types') or {}).items() -%}
+        {%- do types.update({name: engine_type(type)}) -%}
+    {%- endfor -%}
+    {%- set config = {} -%}
+    {%- do config.update(model['config']) -%}
+    {%- do config.update({'column_types': types}) -%}
+    {%- set translated = {} -%}
+    {%- do translated.update(model) -%}
+    {%- do translated.update({'config': config}) -%}
+    {{- return(translated) -}}
+{%- endmacro %}
+
+{% macro spark__create_csv_table(model, agate_table) -%}
+    {{- return(dbt.spark__create_csv_table(engine_seed_model(model), agate_table)) -}}
+{%- endmacro %}
+
+{% macro spark__load_csv_rows(model, agate_table) -%}
+    {{- return(dbt.spark__load_csv_rows(engine_seed_model(model), agate_table)) -}}
+{%- endmacro %}

@@ -8,14 +8,14 @@
     {%- if raw_strategy in ['rebuild_keys', 'delete+insert'] -%}
         {{- return(raw_strategy) -}}
     {%- endif -%}
-    {{- return(dbt_spark.dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format)) -}}
+    {{- return(dbt.dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format)) -}}
 {%- endmacro %}
 
 {% macro dbt_spark_get_incremental_sql(strategy, source, target, existing, unique_key, incremental_predicates) -%}
     {%- if strategy in ['rebuild_keys', 'delete+insert'] -%}
         {{- return(spark_rebuild_keys_by_swap(strategy, source, target, unique_key)) -}}
     {%- endif -%}
-    {{- return(dbt_spark.dbt_spark_get_incremental_sql(strategy, source, target, existing, unique_key, incremental_predicates)) -}}
+    {{- return(dbt.dbt_spark_get_incremental_sql(strategy, source, target, existing, unique_key, incremental_predicates)) -}}
 {%- endmacro %}
 
 {#- Runs the new table's creation and the old one's drop, and returns the swap (the materialization's

@@ -54,3 +54,10 @@
 {% macro postgres__trim_scale(expr) -%}trim_scale({{ expr }}){%- endmacro %}
 {% macro duckdb__trim_scale(expr) -%}cast(printf('%.15g', {{ expr }}) as double){%- endmacro %}
 {% macro spark__trim_scale(expr) -%}cast(format_string('%.15g', {{ expr }}) as double){%- endmacro %}
+
+{#- A number with its fraction cut off (towards zero). -#}
+{% macro truncate_number(expr) -%}
+    {{- return(adapter.dispatch('truncate_number', 'baton')(expr)) -}}
+{%- endmacro %}
+{% macro default__truncate_number(expr) -%}trunc({{ expr }}){%- endmacro %}
+{% macro spark__truncate_number(expr) -%}cast({{ expr }} as bigint){%- endmacro %}
