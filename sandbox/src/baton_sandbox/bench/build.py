@@ -116,7 +116,7 @@ def _differences(url: str, relations: list[str]) -> dict[str, int]:
 
 
 def bench_build(people: int, *, seed: int = 7, verify: bool = False, keep: bool = False,
-                warehouse_url: str | None = None) -> dict:
+                warehouse_url: str | None = None, database: str | None = None, nightly: bool = False) -> dict:
     from baton.load.schema import ensure_raw_tables
     from baton.warehouse import connect, with_database
     from baton.warehouse import warehouse_url as default_url
@@ -132,10 +132,12 @@ def bench_build(people: int, *, seed: int = 7, verify: bool = False, keep: bool 
         world_end = datetime.fromisoformat(store.meta("world_end").replace("Z", "+00:00"))
     finally:
         store.close()
-    day_before = world_end - timedelta(days=1)
+    # --nightly keeps the world's last day for the nightly run: the bench's two builds end a day earlier
+    end = world_end - timedelta(days=1) if nightly else world_end
+    day_before = end - timedelta(days=1)
 
     server_url = warehouse_url or default_url()
-    dbname = f"baton_bench_build_{people}"
+    dbname = database or f"baton_bench_build_{people}"
     with connect(server_url, autocommit=True) as conn:
         conn.execute(f'drop database if exists "{dbname}" with (force)')
         conn.execute(f'create database "{dbname}"')
@@ -156,9 +158,9 @@ def bench_build(people: int, *, seed: int = 7, verify: bool = False, keep: bool 
     figures["records"] = _raw_records(url)
     _stage("parse_s", figures, *build(day_before, "parse", "--parse-only"))
     _stage("full_refresh_s", figures, *build(day_before, "full_refresh", "--full-refresh"))
-    _stage("incremental_extract_s", figures, *extract(world_end))
+    _stage("incremental_extract_s", figures, *extract(end))
     figures["incremental_records"] = _raw_records(url) - figures["records"]
-    _stage("incremental_s", figures, *build(world_end, "incremental"))
+    _stage("incremental_s", figures, *build(end, "incremental"))
     with connect(url) as conn:  # what the incremental build caught up on (models/intermediate/incremental)
         figures["incremental_was_full"], figures["people_rebuilt"], figures["opportunities_rebuilt"] = conn.execute(
             "select (select is_full from intermediate.int_incremental_state),"
@@ -171,17 +173,69 @@ def bench_build(people: int, *, seed: int = 7, verify: bool = False, keep: bool 
             for relation in relations:
                 conn.execute(f"create table bench_incremental.{relation.replace('.', '__')}"
                              f" as select * from {relation}")
-        _stage("verify_full_refresh_s", figures, *build(world_end, "verify_full_refresh", "--full-refresh"))
+        _stage("verify_full_refresh_s", figures, *build(end, "verify_full_refresh", "--full-refresh"))
         differing = _differences(url, relations)
         figures["verified_relations"] = len(relations)
         figures["differing_rows"] = {relation: count for relation, count in differing.items() if count}
     figures["ratio"] = round(figures["incremental_s"] / figures["full_refresh_s"], 3)
+    if nightly:
+        figures.update(_nightly(world, world_end, url, env, figures))
     figures["peak_rss_mb"] = max(figures["stage_peak_rss_mb"].values())
     figures["load_average"] = [round(x, 1) for x in os.getloadavg()]
     if not keep:
         with connect(server_url, autocommit=True) as conn:
             conn.execute(f'drop database if exists "{dbname}" with (force)')
     return figures
+
+
+def _hand_over_as_last_night(url: str, as_of: datetime) -> None:
+    """Make the bench's last build what a nightly run finds the morning after a night: the
+    generation before the live one, in the shadow schemas (baton.build.publish), stamped `previous`,
+    so the nightly build starts from it incrementally instead of rebuilding everything."""
+    from baton.build.publish import DBT_SCHEMAS, Generation, _write_generation, shadow_name
+    from baton.instants import iso_z
+    from baton.warehouse import connect
+
+    with connect(url) as conn:
+        for schema in DBT_SCHEMAS:
+            conn.execute(f'drop schema if exists "{shadow_name(schema)}" cascade')
+            conn.execute(f'alter schema "{schema}" rename to "{shadow_name(schema)}"')
+            _write_generation(conn, shadow_name(schema), Generation("previous", "bench-build", iso_z(as_of)))
+
+
+def _nightly_task_seconds(env: dict[str, str]) -> dict[str, float]:
+    """Each task's duration in the latest baton_nightly run, from Airflow's metadata database."""
+    import sqlite3
+    from contextlib import closing
+
+    db = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix("sqlite:///")
+    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)) as conn:
+        rows = conn.execute("""
+            select task_id, map_index, (julianday(end_date) - julianday(start_date)) * 86400, state
+            from task_instance
+            where dag_id = 'baton_nightly'
+              and run_id = (select run_id from dag_run where dag_id = 'baton_nightly' order by id desc limit 1)
+            order by start_date""").fetchall()
+    return {(task if index < 0 else f"{task}[{index}]") + ("" if state == "success" else f" ({state})"):
+            round(seconds or 0.0, 1) for task, index, seconds, state in rows}
+
+
+def _nightly(world: Path, world_end: datetime, url: str, env: dict[str, str], figures: dict) -> dict:
+    """The nightly run of the world's last day, as `baton run` runs it (Airflow's baton_nightly):
+    extract of the day's change, incremental build into the shadow, gate, publish, digest, report.
+    The bench's incremental build (a day earlier) is its shadow: one day to catch up."""
+    from baton.airflow.environment import airflow_env
+    from baton.run import ensure_airflow_db
+    from baton_sandbox.demo import demo_environment
+
+    _hand_over_as_last_night(url, world_end - timedelta(days=1))
+    with _Sandbox(world, world_end) as sandbox_url:
+        nightly_env = airflow_env({**env, **demo_environment(sandbox_url)})
+        ensure_airflow_db(nightly_env)  # once per Airflow version, not part of a night
+        before = _raw_records(url)
+        _stage("nightly_s", figures, *_run_child(
+            [sys.executable, "-m", "baton.cli", "run", "--date", world_end.date().isoformat()], nightly_env))
+    return {"nightly_records": _raw_records(url) - before, "nightly_tasks_s": _nightly_task_seconds(nightly_env)}
 
 
 def _dbt_stage(argv: list[str]) -> int:
