@@ -20,7 +20,7 @@ full_refresh_s, incremental_s, ratio (incremental / full refresh), extract_s,
 incremental_extract_s, peak_rss_mb (the largest of the Baton stages) and each stage's own, and
 what the incremental build caught up on (people_rebuilt, opportunities_rebuilt; false
 incremental_was_full). Each dbt stage's run_results.json is kept as run_results-<stage>.json
-under .baton/dbt/bench-build/target/.
+under .baton/dbt/bench-build/target/ (bench-build-<database> with --database).
 """
 
 from __future__ import annotations
@@ -88,12 +88,17 @@ def _raw_records(url: str) -> int:
         return sum(conn.execute(f"select count(*) from {table}").fetchone()[0] for (table,) in tables)
 
 
-def _built_tables() -> list[str]:
+def _dbt_target(env=os.environ) -> str:
+    """dbt's target folder under .baton/dbt/: one per bench database, so two benches never share one."""
+    return env.get("BATON_BENCH_DBT_TARGET", "bench-build")
+
+
+def _built_tables(target: str) -> list[str]:
     """Every table dbt builds (incremental and table models, from the bench's manifest), schema-qualified,
     but the incremental bookkeeping (models/intermediate/incremental: what one build caught up on)."""
     from baton.paths import state_path
 
-    manifest = json.loads(state_path("dbt", "bench-build", "target", "manifest.json").read_text())
+    manifest = json.loads(state_path("dbt", target, "target", "manifest.json").read_text())
     return sorted(f"{node['schema']}.{node.get('alias') or node['name']}" for node in manifest["nodes"].values()
                   if node["resource_type"] == "model" and node["config"].get("materialized") in ("incremental", "table")
                   # the change sets say what one build caught up on: they differ by design
@@ -142,7 +147,8 @@ def bench_build(people: int, *, seed: int = 7, verify: bool = False, keep: bool 
         conn.execute(f'drop database if exists "{dbname}" with (force)')
         conn.execute(f'create database "{dbname}"')
     url = with_database(server_url, dbname)
-    env = {**os.environ, "WAREHOUSE_URL": url, "DO_NOT_TRACK": "1"}
+    env = {**os.environ, "WAREHOUSE_URL": url, "DO_NOT_TRACK": "1",
+           "BATON_BENCH_DBT_TARGET": "bench-build" if database is None else f"bench-build-{dbname}"}
     ensure_raw_tables(url)
     print(f"bench build: world of {people} people ({world.name}), database {dbname}", flush=True)
 
@@ -167,7 +173,7 @@ def bench_build(people: int, *, seed: int = 7, verify: bool = False, keep: bool 
             " (select count(*) from intermediate.int_people_changed),"
             " (select count(*) from intermediate.int_opportunities_changed)").fetchone()
     if verify:
-        relations = _built_tables()
+        relations = _built_tables(_dbt_target(env))
         with connect(url, autocommit=True) as conn:
             conn.execute("create schema bench_incremental")
             for relation in relations:
@@ -250,10 +256,10 @@ def _dbt_stage(argv: list[str]) -> int:
 
     as_of, label, flags = parse_instant(argv[0]), argv[1], argv[2:]
     if "--parse-only" in flags:
-        return 0 if dbt(["parse"], warehouse_url(), target_name="bench-build").success else 1
-    result = dbt_build(warehouse_url(), as_of=as_of, full_refresh="--full-refresh" in flags, target_name="bench-build")
+        return 0 if dbt(["parse"], warehouse_url(), target_name=_dbt_target()).success else 1
+    result = dbt_build(warehouse_url(), as_of=as_of, full_refresh="--full-refresh" in flags, target_name=_dbt_target())
     print(f"{label}: {result['nodes']} nodes in {result['seconds']} s", file=sys.stderr, flush=True)
-    results = state_path("dbt", "bench-build", "target", "run_results.json")
+    results = state_path("dbt", _dbt_target(), "target", "run_results.json")
     shutil.copyfile(results, results.with_name(f"run_results-{label}.json"))
     return 0
 
