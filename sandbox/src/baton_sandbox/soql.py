@@ -210,18 +210,32 @@ class Query:
 
     def sort(self, records: list[dict]) -> list[dict]:
         for key in reversed(self.order_by):
-            convert = _record_value(field_type(key.field))
-            name = key.field
-
-            def sort_key(record, convert=convert, name=name, key=key):
-                value = convert(record.get(name))
-                if value is None:
-                    # nulls go where asked, whichever the direction
-                    return (0 if key.nulls_first != key.descending else 2, 0)
-                return (1, value)
-
-            records.sort(key=sort_key, reverse=key.descending)
+            records.sort(key=_order_key(key), reverse=key.descending)
         return records
+
+    def follows(self, before: dict, after: dict) -> bool:
+        """Whether `after` may come right after `before` in this query's order: a list in which
+        every record follows the one before is what sort() leaves it as (the sort is stable)."""
+        for key in self.order_by:
+            order = _order_key(key)
+            a, b = order(before), order(after)
+            if a != b:
+                return (a < b) != key.descending
+        return True
+
+
+def _order_key(key: OrderKey) -> Callable[[dict], tuple]:
+    convert = _record_value(field_type(key.field))
+    name = key.field
+
+    def order(record):
+        value = convert(record.get(name))
+        if value is None:
+            # nulls go where asked, whichever the direction
+            return (0 if key.nulls_first != key.descending else 2, 0)
+        return (1, value)
+
+    return order
 
 
 class _Parser:

@@ -261,11 +261,27 @@ class WorldBuilder(MarketoSalesforcePeople, HubSpotPeople):
         self.event(left, "user_deactivated", system="hubspot", id=self.hs_inactive.id)
 
     def _staff_names(self, rng: random.Random, count: int) -> list[tuple[str, str]]:
+        """`count` distinct (first, last) names. The first and last names make 1,512 pairs; an org
+        needing more than half of them (a world of more than about 160,000 people) draws a taken
+        name's second half of a double-barrelled last name, so every name stays distinct (the
+        smaller worlds draw exactly as before, and are unchanged)."""
         names: list[tuple[str, str]] = []
+        if count <= len(FIRST_NAMES) * len(LAST_NAMES) // 2:
+            while len(names) < count:
+                name = (rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES))
+                if name not in names:
+                    names.append(name)
+            return names
+        taken: set[tuple[str, str]] = set()
         while len(names) < count:
-            name = (rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES))
-            if name not in names:
-                names.append(name)
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            name, attempt = (first, last), 0
+            while name in taken:
+                attempt += 1
+                barrel = f"{last}-{rng.choice(LAST_NAMES)}"
+                name = (first, barrel if attempt <= 8 else f"{barrel}{attempt}")
+            taken.add(name)
+            names.append(name)
         return names
 
     def _sf_user(self, name: tuple[str, str], role: str, role_rec: Rec, at: datetime) -> User:
@@ -633,7 +649,7 @@ def build_world(path: str | Path, *, people: int = 3000, seed: int = 7, params: 
     for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if stale.exists():
             stale.unlink()
-    store = WorldStore(path)
+    store = WorldStore(path, bulk=True)
     started = time.perf_counter()
     builder = WorldBuilder(store, people, seed, params)
     builder.build()

@@ -40,7 +40,11 @@ def register(subcommands) -> None:
     build.add_argument("--seed", type=int, default=7)
     build.add_argument("--verify", action="store_true",
                        help="then a full refresh of the same data; every table must equal the incremental build's")
-    build.add_argument("--keep", action="store_true", help="keep the database baton_bench_build_<people> afterwards")
+    build.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    build.add_argument("--database", help="the database to build in, dropped first (default baton_bench_build_<people>)")
+    build.add_argument("--nightly", action="store_true",
+                       help="end the two builds a day before the world's end, then run the nightly run"
+                            " (baton run) of the last day on that warehouse: its time and each task's")
     build.set_defaults(handler=_build)
 
     engines = kinds.add_parser("engines", help="the full build of one world on PostgreSQL, DuckDB and Spark side by"
@@ -93,7 +97,8 @@ def _dbt(args) -> int:
 def _build(args) -> int:
     from baton_sandbox.bench.build import bench_build
 
-    figures = bench_build(args.people, seed=args.seed, verify=args.verify, keep=args.keep)
+    figures = bench_build(args.people, seed=args.seed, verify=args.verify, keep=args.keep, database=args.database,
+                          nightly=args.nightly)
     print(json.dumps(figures))
     return 1 if figures.get("differing_rows") else 0
 
