@@ -64,3 +64,11 @@
 {%- endmacro %}
 {% macro default__text_starts_with(expr, prefix_expr) -%}starts_with({{ expr }}, {{ prefix_expr }}){%- endmacro %}
 {% macro spark__text_starts_with(expr, prefix_expr) -%}startswith({{ expr }}, {{ prefix_expr }}){%- endmacro %}
+
+{#- Text compared byte by byte (the order of keys such as md5 hex ids): PostgreSQL's "C" collation;
+    DuckDB and Spark compare text that way by default. -#}
+{% macro bytewise_order(expr) -%}
+    {{- return(adapter.dispatch('bytewise_order', 'baton')(expr)) -}}
+{%- endmacro %}
+{% macro default__bytewise_order(expr) -%}{{ expr }}{%- endmacro %}
+{% macro postgres__bytewise_order(expr) -%}{{ expr }} collate "C"{%- endmacro %}
