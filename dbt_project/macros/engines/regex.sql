@@ -57,3 +57,10 @@
 {% macro spark__regex_split(expr, pattern) -%}
     split({{ expr }}, {{ sql_regex_literal(pattern) }}, -1)
 {%- endmacro %}
+
+{#- True when the text `expr` begins with the text `prefix_expr`. -#}
+{% macro text_starts_with(expr, prefix_expr) -%}
+    {{- return(adapter.dispatch('text_starts_with', 'baton')(expr, prefix_expr)) -}}
+{%- endmacro %}
+{% macro default__text_starts_with(expr, prefix_expr) -%}starts_with({{ expr }}, {{ prefix_expr }}){%- endmacro %}
+{% macro spark__text_starts_with(expr, prefix_expr) -%}startswith({{ expr }}, {{ prefix_expr }}){%- endmacro %}
