@@ -2,7 +2,7 @@
 {% macro surrogate_key(parts) -%}
     md5(concat_ws('|'
     {%- for part in parts -%}
-        , coalesce(cast({{ part }} as text), '_null_')
+        , coalesce(cast({{ part }} as {{ engine_type('text') }}), '_null_')
     {%- endfor -%}
     ))
 {%- endmacro %}

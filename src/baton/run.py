@@ -352,10 +352,9 @@ def _task_label(task_id: str, map_index: str) -> str:
 
 def summarize(warehouse_url: str, echo=print) -> dict:
     """What landed (per raw schema) and what was built (rows per mart)."""
+    from baton.engines import is_postgres
     from baton.sources.registry import sources
     from baton.warehouse import connect
-
-    from baton.engines import is_postgres
 
     if not is_postgres(warehouse_url):
         return _summarize_engine(warehouse_url, echo)

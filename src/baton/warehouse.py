@@ -136,7 +136,8 @@ def url_parts(url: str) -> dict[str, str]:
 
 def dbt_env(url: str) -> dict[str, str]:
     """What profiles.yml reads: the engine's output (BATON_DBT_TARGET) and its fields."""
-    from baton.engines import dbt_env as engine_dbt_env, is_postgres
+    from baton.engines import dbt_env as engine_dbt_env
+    from baton.engines import is_postgres
 
     if not is_postgres(url):
         return engine_dbt_env(url)

@@ -45,6 +45,12 @@ def test_engine_is_chosen_by_the_url_and_the_connection():
     assert url_from_connection(connection) == "duckdb:///srv/w.duckdb"
     with pytest.raises(ValueError):
         engine_for("duckdb://relative/path.duckdb")
+    from baton.warehouse import dbt_env
+
+    assert dbt_env("postgresql://u@h:5433/db")["BATON_DBT_TARGET"] == "warehouse"
+    assert dbt_env("postgresql://u@h:5433/db")["BATON_WAREHOUSE_PORT"] == "5433"
+    assert dbt_env("duckdb:///srv/w.duckdb") == {"BATON_DBT_TARGET": "duckdb", "BATON_DUCKDB_PATH": "/srv/w.duckdb"}
+    assert dbt_env("spark:///srv/lake") == {"BATON_DBT_TARGET": "spark", "BATON_SPARK_LOCATION": "/srv/lake"}
 
 
 def test_duckdb_load_counts_every_record_and_keeps_rejects_with_their_reason(duckdb_engine):

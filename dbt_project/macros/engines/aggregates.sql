@@ -33,14 +33,13 @@
         {%- set lowered = item.strip().lower() -%}
         {%- set descending = ' desc' in lowered -%}
         {%- set nulls_first = (' nulls first' in lowered) or (descending and ' nulls last' not in lowered) -%}
-        {%- set key_expr = item.strip() -%}
-        {%- for suffix in [' nulls first', ' nulls last', ' desc', ' asc'] -%}
-            {%- if key_expr.lower().endswith(suffix) -%}{%- set key_expr = key_expr[:-(suffix | length)] -%}{%- endif -%}
+        {%- set key = namespace(expr=item.strip()) -%}
+        {%- for round in range(2) -%}
+            {%- for suffix in [' nulls first', ' nulls last', ' desc', ' asc'] -%}
+                {%- if key.expr.lower().endswith(suffix) -%}{%- set key.expr = key.expr[:-(suffix | length)].strip() -%}{%- endif -%}
+            {%- endfor -%}
         {%- endfor -%}
-        {%- for suffix in [' nulls first', ' nulls last', ' desc', ' asc'] -%}
-            {%- if key_expr.lower().endswith(suffix) -%}{%- set key_expr = key_expr[:-(suffix | length)] -%}{%- endif -%}
-        {%- endfor -%}
-        {%- do keys.append({'expr': key_expr, 'desc': descending, 'nulls_first': nulls_first}) -%}
+        {%- do keys.append({'expr': key.expr, 'desc': descending, 'nulls_first': nulls_first}) -%}
     {%- endfor -%}
     array_sort(
         collect_list(named_struct({% for key in keys %}'k{{ loop.index0 }}', {{ key.expr }}, {% endfor %}'v', {{ expr }})){{ ' filter (where ' ~ where ~ ')' if where }},

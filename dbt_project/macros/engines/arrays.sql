@@ -93,3 +93,10 @@
 {% macro postgres__array_without_nulls(exprs) -%}array_remove(array[{{ exprs | join(', ') }}]::text[], null){%- endmacro %}
 {% macro duckdb__array_without_nulls(exprs) -%}list_filter(cast([{{ exprs | join(', ') }}] as varchar[]), lambda element: element is not null){%- endmacro %}
 {% macro spark__array_without_nulls(exprs) -%}filter(array({{ exprs | join(', ') }}), element -> element is not null){%- endmacro %}
+
+{#- The elements of an array of text joined by `delimiter` (a literal; null elements skipped). -#}
+{% macro array_text_join(array_expr, delimiter) -%}
+    {{- return(adapter.dispatch('array_text_join', 'baton')(array_expr, delimiter)) -}}
+{%- endmacro %}
+{% macro default__array_text_join(array_expr, delimiter) -%}array_to_string({{ array_expr }}, '{{ delimiter }}'){%- endmacro %}
+{% macro spark__array_text_join(array_expr, delimiter) -%}array_join({{ array_expr }}, '{{ delimiter }}'){%- endmacro %}

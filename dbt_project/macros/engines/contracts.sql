@@ -58,6 +58,28 @@
     {{- return(dbt.spark__create_csv_table(engine_seed_model(model), agate_table)) -}}
 {%- endmacro %}
 
+{#- dbt-spark's session mode splices seed values into its INSERT unescaped (a quote in a value breaks
+    the statement); here they are written as escaped literals. -#}
 {% macro spark__load_csv_rows(model, agate_table) -%}
-    {{- return(dbt.spark__load_csv_rows(engine_seed_model(model), agate_table)) -}}
+    {%- set column_types = engine_seed_model(model)['config'].get('column_types', {}) -%}
+    {%- set statements = [] -%}
+    {%- for chunk in agate_table.rows | batch(get_batch_size()) -%}
+        {%- set sql -%}
+            insert into {{ this.render() }} values
+            {% for row in chunk -%}
+                ({%- for value in row -%}
+                    {%- set column_name = agate_table.column_names[loop.index0] -%}
+                    {%- set type = column_types.get(column_name, adapter.convert_type(agate_table, loop.index0)) -%}
+                    cast({{ spark_text_literal(value) }} as {{ type }}){{ ', ' if not loop.last }}
+                {%- endfor -%}){{ ',' if not loop.last }}
+            {% endfor %}
+        {%- endset -%}
+        {%- do adapter.add_query(sql, abridge_sql_log=True) -%}
+        {%- if loop.first -%}{%- do statements.append(sql) -%}{%- endif -%}
+    {%- endfor -%}
+    {{- return(statements[0]) -}}
+{%- endmacro %}
+
+{% macro spark_text_literal(value) -%}
+    {%- if value is none -%}null{%- else -%}'{{ value | string | replace("\\", "\\\\") | replace("'", "\\'") }}'{%- endif -%}
 {%- endmacro %}

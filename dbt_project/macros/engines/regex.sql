@@ -57,3 +57,18 @@
 {% macro spark__regex_split(expr, pattern) -%}
     split({{ expr }}, {{ sql_regex_literal(pattern) }}, -1)
 {%- endmacro %}
+
+{#- True when the text `expr` begins with the text `prefix_expr`. -#}
+{% macro text_starts_with(expr, prefix_expr) -%}
+    {{- return(adapter.dispatch('text_starts_with', 'baton')(expr, prefix_expr)) -}}
+{%- endmacro %}
+{% macro default__text_starts_with(expr, prefix_expr) -%}starts_with({{ expr }}, {{ prefix_expr }}){%- endmacro %}
+{% macro spark__text_starts_with(expr, prefix_expr) -%}startswith({{ expr }}, {{ prefix_expr }}){%- endmacro %}
+
+{#- Text compared byte by byte (the order of keys such as md5 hex ids): PostgreSQL's "C" collation;
+    DuckDB and Spark compare text that way by default. -#}
+{% macro bytewise_order(expr) -%}
+    {{- return(adapter.dispatch('bytewise_order', 'baton')(expr)) -}}
+{%- endmacro %}
+{% macro default__bytewise_order(expr) -%}{{ expr }}{%- endmacro %}
+{% macro postgres__bytewise_order(expr) -%}{{ expr }} collate "C"{%- endmacro %}

@@ -73,7 +73,7 @@ def _print_report(warehouse_url: str) -> None:
 
     if not is_postgres(warehouse_url):
         try:
-            print_report(warehouse_url)  # PostgreSQL SQL: DuckDB reads most of it
+            print_report(warehouse_url)  # PostgreSQL SQL: DuckDB reads it
         except Exception as error:
             print(f"baton demo: the terminal leak report's SQL does not run on this engine yet"
                   f" ({str(error).splitlines()[0][:160]}); the night's text report is in the reports folder")

@@ -96,7 +96,7 @@ def holding_engine(url: str):
         return
     engine = engine_for(url)
     if kind == SPARK:
-        engine.spark
+        engine.start()
         yield
         return
     lock = engine.lock()

@@ -587,7 +587,7 @@ _LOG_COLUMNS = ("load_id", "source", "stream", "started_at", "finished_at", "ext
 
 def meta_tables(types: dict[str, str]) -> dict[str, list[tuple[str, str]]]:
     """baton_meta's tables with the PostgreSQL columns, in the engine's types (text, ts, bigint, bool)."""
-    t, ts, n, b = types["text"], types["ts"], types["bigint"], types["bool"]
+    t, ts, n = types["text"], types["ts"], types["bigint"]
     return {
         "sync_state": [("source", t), ("stream", t), ("watermark", ts), ("cursor", t), ("updated_at", ts)],
         "load_log": [("load_id", t), ("source", t), ("stream", t), ("started_at", ts), ("finished_at", ts),

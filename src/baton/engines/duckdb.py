@@ -37,6 +37,12 @@ RAW_COLUMNS = """
     _load_id          varchar not null
 """
 _LOCKS: dict[Path, FileLock] = {}
+_TO_REGCLASS = """
+    create or replace temp macro to_regclass(name) as (
+        select min(schema_name || '.' || table_name) from (
+            select schema_name, table_name from duckdb_tables()
+            union all select schema_name, view_name from duckdb_views())
+        where schema_name || '.' || table_name = replace(cast(name as varchar), '"', ''))"""
 _NAMED = re.compile(r"%\((\w+)\)s")
 
 
@@ -51,6 +57,8 @@ class DuckDBConnection(EngineConnection):
             lock.release()
             raise
         self.raw.execute("set TimeZone = 'UTC'")
+        # PostgreSQL's to_regclass, which Baton's readers (reports, summaries) use to ask "is it built?".
+        self.raw.execute(_TO_REGCLASS)
         self.raw.execute("begin transaction")
 
     def execute(self, statement: str, params=None) -> Result:

@@ -42,10 +42,11 @@ from baton.engines.base import (
 from baton.load.schema import raw_schema
 
 TYPES = {"text": "string", "ts": "timestamp", "bigint": "bigint", "bool": "boolean"}
-RAW_SCHEMA = "id string, data string, source_updated_at timestamp, is_deleted boolean, _loaded_at timestamp, _load_id string"
+RAW_SCHEMA = ("id string, data string, source_updated_at timestamp, is_deleted boolean, _loaded_at timestamp,"
+              " _load_id string")
 _SESSION: dict = {}
-_LOCATIONS: dict[tuple, str] = {}
-_APPEND_ONLY = ("load_log", "rejected_records", "sync_state")  # (lake, schema, table) -> the version folder this process swapped in
+_LOCATIONS: dict[tuple, str] = {}  # (lake, schema, table) -> the version folder this process swapped in
+_APPEND_ONLY = ("load_log", "rejected_records", "sync_state")
 _SESSION_LOCK = threading.Lock()
 
 
@@ -136,6 +137,10 @@ class SparkEngine(Engine):
     @property
     def spark(self):
         return spark_session(self.location)
+
+    def start(self) -> None:
+        """Start this process's session (and take the lake's lock) before another client, dbt, needs it."""
+        spark_session(self.location)
 
     def connect(self) -> SparkConnection:
         return SparkConnection(self.spark)

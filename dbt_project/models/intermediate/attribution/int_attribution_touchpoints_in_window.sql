@@ -118,7 +118,7 @@ select
     *,
     row_number() over (
         partition by opportunity_id, attribution_window
-        order by touched_at, touchpoint_id collate "C"
+        order by touched_at, {{ bytewise_order("touchpoint_id") }}
     )                                                      as touch_order,
     count(*) over (partition by opportunity_id, attribution_window) as window_touch_count
 from touches_in_window

@@ -28,7 +28,7 @@ with salesforce_tasks as (
          and coalesce(status in (
              {%- for status in completed_task_statuses %}'{{ status }}'{{ ", " if not loop.last }}{% endfor -%}
          ), false)
-         and not starts_with(coalesce(subject, ''), '{{ baton_task_prefix | replace("'", "''") }}')) as is_logged_activity,
+         and not {{ text_starts_with("coalesce(subject, '')", "'" ~ (baton_task_prefix | replace("'", "''")) ~ "'") }}) as is_logged_activity,
         _loaded_at
     from {{ ref('stg_salesforce__tasks') }}
     where true {{ loaded_since_last_build() }}

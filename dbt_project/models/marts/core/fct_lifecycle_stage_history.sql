@@ -61,7 +61,7 @@ select
     lead(entered_at) over (partition by person_id order by spell_number) as exited_at,
     lead(stage) over (partition by person_id order by spell_number) as next_stage,
     source_system,
-    array_to_string(seen_in_systems, ',') as seen_in_systems,
+    {{ array_text_join('seen_in_systems', ',') }} as seen_in_systems,
     cast(spell_number as {{ engine_type('integer') }}) as spell_number,
     cast(signal_count as {{ engine_type('integer') }}) as signal_count,
     lead(entered_at) over (partition by person_id order by spell_number) is null as is_current

@@ -1,6 +1,7 @@
 """`baton bench build --people N`: one night at scale, stage by stage, as the nightly run meets it.
 
     baton bench build --people 60000          # the million-record world (1.2 M raw records)
+    baton bench build --people 60000 --nightly --database scale_bench_60000n --keep
 
 The world (cached under .baton/sandbox/) is served as of the day before its end and extracted
 whole into a fresh database `baton_bench_build_<people>` on the warehouse's server; the project
@@ -23,6 +24,12 @@ incremental_extract_s, peak_rss_mb (the largest of the Baton stages) and each st
 what the incremental build caught up on (people_rebuilt, opportunities_rebuilt; false
 incremental_was_full). Each dbt stage's run_results.json is kept as run_results-<stage>.json
 under .baton/dbt/bench-build/target/ (bench-build-<database> with --database).
+
+With --nightly, both builds end a day before the world's end; the last one then becomes what a
+nightly run finds in the morning (the previous generation, in the shadow schemas) and `baton run`
+runs the world's last day on that warehouse (Airflow's baton_nightly: extract, incremental build
+into the shadow, gate, publish, digest, report): nightly_s, nightly_records and nightly_tasks_s
+(each task's duration, from Airflow's metadata database).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
     baton bench load [--records N] [--repeat N]   Baton's loader beside COPY and dlt; last line JSON
     baton bench dbt --people N                    dbt build wall times: full, incremental, full refresh
     baton bench build --people N [--verify]       one night at scale: extract, full refresh, one more day
-                                                  extracted and built incrementally; last line JSON
+          [--nightly] [--database D] [--keep]     extracted and built incrementally (then, with --nightly,
+                                                  baton run of the world's last day); last line JSON
     baton bench sandbox [--people N | --world F]  records per second the sandbox serves
     baton bench celery --workers N                the scheduled chain's wall time on CeleryExecutor
     baton bench install                           the wheel's install time into a fresh venv, cold and warm cache

@@ -17,7 +17,6 @@ extract), build_s, build_peak_rss_mb; `--engines` limits the engines measured.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
