@@ -26,7 +26,8 @@
 
 {#- Business seconds from the calendar's first day to `instant_expr` (null outside the calendar). A
     look-up of the instant's local day in int_business_calendar (one row per day): PostgreSQL and
-    DuckDB as a correlated scalar subquery; Spark wants such a subquery aggregated (max of one row). -#}
+    DuckDB as a correlated scalar subquery; Spark wants such a subquery aggregated (max of one row)
+    and its aggregate over the calendar's columns alone, so each column is a look-up of its own. -#}
 {%- macro business_seconds_at(instant_expr) -%}
     {{- return(adapter.dispatch('business_seconds_at', 'baton')(instant_expr)) -}}
 {%- endmacro -%}
@@ -39,10 +40,14 @@
 {%- endmacro -%}
 
 {%- macro spark__business_seconds_at(instant_expr) -%}
-    (select max(calendar.seconds_before
-            + coalesce(greatest(0, {{ seconds_between('calendar.window_start', 'least((' ~ instant_expr ~ '), calendar.window_end)') }}), 0))
-     from {{ ref('int_business_calendar') }} as calendar
-     where calendar.local_date = {{ local_date('(' ~ instant_expr ~ ')', var('business_timezone')) }})
+    {%- set day -%}
+        from {{ ref('int_business_calendar') }} as calendar
+        where calendar.local_date = {{ local_date('(' ~ instant_expr ~ ')', var('business_timezone')) }}
+    {%- endset -%}
+    {%- set window_start = '(select max(calendar.window_start) ' ~ day ~ ')' -%}
+    {%- set window_end = '(select max(calendar.window_end) ' ~ day ~ ')' -%}
+    ((select max(calendar.seconds_before) {{ day }})
+     + coalesce(greatest(0, {{ seconds_between(window_start, 'least((' ~ instant_expr ~ '), ' ~ window_end ~ ')') }}), 0))
 {%- endmacro -%}
 
 {#- Whole business minutes (rounded down) from `start_expr` to `end_expr`; null when either is
@@ -57,20 +62,23 @@
 
 {#- The first instant at which `minutes_expr` whole business minutes have passed since
     `start_expr` (e.g. when an SLA ran out); null when the start is null: the working day whose
-    business seconds reach the target first, and the instant inside its window. -#}
-{%- macro business_minutes_add(start_expr, minutes_expr) -%}
-    {{- return(adapter.dispatch('business_minutes_add', 'baton')(start_expr, minutes_expr)) -}}
+    business seconds reach the target first, and the instant inside its window.
+    `start_seconds_expr`, when given, is business_seconds_at(start_expr) already computed (a column
+    of an earlier CTE): a model adding to the same start twice looks its day up once, and on Spark,
+    which resolves no reference from a subquery nested in a subquery, it must be a column. -#}
+{%- macro business_minutes_add(start_expr, minutes_expr, start_seconds_expr=none) -%}
+    {{- return(adapter.dispatch('business_minutes_add', 'baton')(start_expr, minutes_expr, start_seconds_expr)) -}}
 {%- endmacro -%}
 
-{%- macro default__business_minutes_add(start_expr, minutes_expr) -%}
+{%- macro default__business_minutes_add(start_expr, minutes_expr, start_seconds_expr=none) -%}
+    {%- set target = '(' ~ (start_seconds_expr or business_seconds_at(start_expr)) ~ ') + (' ~ minutes_expr ~ ') * 60' -%}
     (case
         when ({{ start_expr }}) is null or ({{ minutes_expr }}) is null then null
         when ({{ minutes_expr }}) <= 0 then ({{ start_expr }})
         else (
-            select {{ add_seconds('calendar.window_start',
-                                  business_seconds_at(start_expr) ~ ' + (' ~ minutes_expr ~ ') * 60 - calendar.seconds_before') }}
+            select {{ add_seconds('calendar.window_start', target ~ ' - calendar.seconds_before') }}
             from {{ ref('int_business_calendar') }} as calendar
-            where calendar.seconds_through >= {{ business_seconds_at(start_expr) }} + ({{ minutes_expr }}) * 60
+            where calendar.seconds_through >= {{ target }}
               and calendar.window_start is not null
             order by calendar.seconds_through
             limit 1
@@ -78,20 +86,20 @@
     end)
 {%- endmacro -%}
 
-{#- Spark: no ORDER BY / LIMIT in a correlated subquery; the same day as the earliest (min_by) working
-    day whose seconds_through reaches the target. -#}
-{%- macro spark__business_minutes_add(start_expr, minutes_expr) -%}
+{#- Spark: no ORDER BY / LIMIT in a correlated subquery, and no aggregate over both the outer row and
+    the calendar: the earliest working day reaching the target (min_by on seconds_through) gives its
+    window start and its seconds before, each in a subquery of its own. -#}
+{%- macro spark__business_minutes_add(start_expr, minutes_expr, start_seconds_expr=none) -%}
+    {%- set target = '(' ~ (start_seconds_expr or business_seconds_at(start_expr)) ~ ') + (' ~ minutes_expr ~ ') * 60' -%}
+    {%- set reaching -%}
+        from {{ ref('int_business_calendar') }} as calendar
+        where calendar.seconds_through >= {{ target }} and calendar.window_start is not null
+    {%- endset -%}
     (case
         when ({{ start_expr }}) is null or ({{ minutes_expr }}) is null then null
         when ({{ minutes_expr }}) <= 0 then ({{ start_expr }})
-        else (
-            select min_by({{ add_seconds('calendar.window_start',
-                                  business_seconds_at(start_expr) ~ ' + (' ~ minutes_expr ~ ') * 60 - calendar.seconds_before') }},
-                          calendar.seconds_through)
-            from {{ ref('int_business_calendar') }} as calendar
-            where calendar.seconds_through >= {{ business_seconds_at(start_expr) }} + ({{ minutes_expr }}) * 60
-              and calendar.window_start is not null
-        )
+        else {{ add_seconds('(select min_by(calendar.window_start, calendar.seconds_through) ' ~ reaching ~ ')',
+                            target ~ ' - (select min_by(calendar.seconds_before, calendar.seconds_through) ' ~ reaching ~ ')') }}
     end)
 {%- endmacro -%}
 

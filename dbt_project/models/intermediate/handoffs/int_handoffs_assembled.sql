@@ -183,6 +183,14 @@ assembled as (
     left join resolved_outcomes using (handoff_id)
     left join marketing_touches using (handoff_id)
     left join context using (handoff_id)
+),
+
+-- the handoff's instant on the business clock, looked up once for both due times below
+timed as (
+    select
+        assembled.*,
+        {{ business_seconds_at('assembled.handed_off_at') }} as handed_off_business_seconds
+    from assembled
 )
 
 select
@@ -220,10 +228,10 @@ select
     first_sales_touch_channel,
     cast((floor({{ seconds_between('handed_off_at', 'first_sales_touch_at') }} / 60)) as {{ engine_type('integer') }}) as response_minutes,
     {{ business_minutes_between('handed_off_at', 'first_sales_touch_at') }}     as response_business_minutes,
-    {{ business_minutes_add('handed_off_at', sla_minutes) }}                    as sla_due_at,
+    {{ business_minutes_add('handed_off_at', sla_minutes, 'handed_off_business_seconds') }} as sla_due_at,
     -- when a handoff with no sales touch becomes a black hole (int_black_hole_leaks_detected)
     case when first_sales_touch_at is null
-         then {{ business_minutes_add('handed_off_at', black_hole_minutes) }} end as black_hole_due_at,
+         then {{ business_minutes_add('handed_off_at', black_hole_minutes, 'handed_off_business_seconds') }} end as black_hole_due_at,
     cast(sales_touch_attempts as {{ engine_type('integer') }})                                                as sales_touch_attempts,
     cast(sales_touches_in_handoff as {{ engine_type('integer') }})                                            as sales_touches_in_handoff,
     outcome,
@@ -238,4 +246,4 @@ select
     coalesce(has_firmographic_context, false)                                    as has_firmographic_context,
     cast(missing_context_field_count as {{ engine_type('integer') }})                                         as missing_context_field_count,
     missing_context_fields
-from assembled
+from timed
