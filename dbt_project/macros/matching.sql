@@ -78,11 +78,40 @@
 {% macro spark__match_people(seeds) -%}
     {%- set records = ref('int_person_records_unioned') -%}
     {%- set links = ref('int_person_record_links') -%}
+    {%- set edges -%}
+        (select from_key, to_key from {{ links }} union all select to_key, from_key from {{ links }})
+    {%- endset -%}
+    {%- if this is none -%}
+    {#- A unit test: its inputs are CTEs of the test's rows, which no statement run beforehand can read,
+        so the rounds are CTEs of this one query, each reading the round before once (a node's own
+        label counts as a neighbour's: self-loops join the edges), enough for a test's components
+        (up to 16 hops across); the query fails (assert_true) unless one more round changes nothing. -#}
+    with nodes as (
+        select record_key as node from {{ records }} union select from_key from {{ edges }}
+    ),
+    steps as (
+        select from_key, to_key from {{ edges }} union all select node, node from nodes
+    ),
+    labels_0 as (
+        select node, node as label from nodes
+    ),
+    {%- for round in range(1, 18) %}
+    labels_{{ round }} as (
+        select steps.from_key as node, min(previous.label) as label
+        from steps inner join labels_{{ round - 1 }} as previous on steps.to_key = previous.node
+        group by steps.from_key
+    ),
+    {%- endfor %}
+    labels as (
+        select settled.node, settled.label
+        from labels_16 as settled
+        inner join labels_17 as after on settled.node = after.node
+        where assert_true(settled.label = after.label, 'match_people: components wider than 16 hops in a unit test') is null
+    ),
+    {%- set labels = 'labels' -%}
+    {%- else -%}
     {%- set labels = this.incorporate(path={'identifier': this.identifier ~ '__component_labels'}) -%}
     {%- if execute -%}
-        {%- set edges -%}
-            (select from_key, to_key from {{ links }} union all select to_key, from_key from {{ links }})
-        {%- endset -%}
         {%- do run_query('drop table if exists ' ~ labels) -%}
         {%- do run_query('create table ' ~ labels ~ ' using parquet as select node, node as label from ('
                          ~ 'select record_key as node from ' ~ records ~ ' union select from_key from ' ~ edges ~ ')') -%}
@@ -109,8 +138,10 @@
         {%- if not state.done -%}
             {%- do exceptions.raise_compiler_error('match_people: the component labels did not settle in 1000 rounds') -%}
         {%- endif -%}
-    {%- endif -%}
-    with components as (
+    {%- endif %}
+    with
+    {%- endif %}
+    components as (
         select records.record_key, labels.label as component, records.created_at
         from {{ records }} as records
         inner join {{ labels }} as labels on labels.node = records.record_key
