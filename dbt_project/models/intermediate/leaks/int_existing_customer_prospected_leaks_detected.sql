@@ -59,7 +59,7 @@ person_account_links as (
     select
         records.person_id,
         accounts.account_id,
-        cast('-infinity' as {{ engine_type('timestamptz') }}) as linked_from
+        {{ instant_infinity(negative=true) }} as linked_from
     from records
     inner join account_records as accounts
         on {{ dbt.split_part('records.email', "'@'", 2) }} = accounts.domain
@@ -69,7 +69,7 @@ person_account_links as (
     select
         records.person_id,
         accounts.account_id,
-        cast('-infinity' as {{ engine_type('timestamptz') }}) as linked_from
+        {{ instant_infinity(negative=true) }} as linked_from
     from records
     inner join account_records as accounts
         on accounts.source_system = 'hubspot' and records.hubspot_company_id = accounts.source_id
@@ -78,7 +78,7 @@ person_account_links as (
     select
         records.person_id,
         accounts.account_id,
-        coalesce(records.created_at, cast('-infinity' as {{ engine_type('timestamptz') }})) as linked_from
+        coalesce(records.created_at, {{ instant_infinity(negative=true) }}) as linked_from
     from records
     inner join account_records as accounts
         on accounts.source_system = 'salesforce' and records.crm_account_id = accounts.source_id
