@@ -29,9 +29,7 @@ import pytest
 
 pytestmark = pytest.mark.timeout(2400)
 
-# Spark is not in `make test` yet: the dbt project does not build on it whole (docs/engines.md);
-# BATON_SAMENESS_ENGINES=duckdb,spark runs it.
-ENGINES = tuple(os.environ.get("BATON_SAMENESS_ENGINES", "duckdb").split(","))
+ENGINES = tuple(os.environ.get("BATON_SAMENESS_ENGINES", "duckdb,spark").split(","))
 IDENTITY_MAP = ("intermediate", "int_people_matched_across_sources")
 
 
