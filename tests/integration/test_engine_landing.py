@@ -1,5 +1,6 @@
-"""Raw landing and publish on the file engines keep PostgreSQL's guarantees (a real DuckDB file; Spark in
-test_engines_sameness, where its session is paid once). Cost: ~3 s.
+"""Raw landing and publish on the file engines keep PostgreSQL's guarantees (a real DuckDB file; Spark's
+loader mostly in test_engines_sameness, where its session is paid once; here one Spark load with the
+window end an Airflow task hands over). Cost: ~3 s for DuckDB, Spark's session start on top.
 
 - extracted = loaded + rejected + duplicates + unchanged, each reject kept with its reason;
 - a load that fails lands nothing: no raw row, no watermark, a failed load log row;
@@ -119,3 +120,30 @@ def test_duckdb_publish_swaps_only_a_built_generation(duckdb_engine):
     assert duckdb_engine.prepare_shadow()["suffix"] != colour
     with pytest.raises(PublishRefused):
         duckdb_engine.publish()
+
+
+def test_spark_load_takes_the_window_end_airflow_hands_a_task(tmp_path):
+    """An extract task's window end is Airflow's pendulum DateTime, which PySpark refuses for a TIMESTAMP
+    column as it is: the load (its load log and watermark rows) must land anyway."""
+    import shutil
+
+    import pendulum
+
+    if shutil.which("java") is None:
+        pytest.skip("no Java runtime (make install brings openjdk-17-jre-headless)")
+    from baton.engines.spark import stop_session
+
+    engine = engine_for(f"spark://{tmp_path}/lake")
+    end = pendulum.datetime(2026, 3, 1, 11, tz="UTC")
+    try:
+        with engine.stream_loader("salesforce", "lead", SHAPE, window_end=end) as loader:
+            loader.write_many(RECORDS[:3])
+            result = loader.commit()
+        with engine.connect() as conn:
+            watermark = conn.execute("select watermark from baton_meta.sync_state").fetchone()[0]
+            logged = conn.execute("select status, window_end from baton_meta.load_log").fetchall()
+    finally:
+        stop_session()
+    assert (result.loaded, result.beyond_end) == (2, 1)
+    assert watermark == datetime(2026, 3, 1, 11, tzinfo=timezone.utc)
+    assert logged == [("success", datetime(2026, 3, 1, 11, tzinfo=timezone.utc))]

@@ -113,6 +113,20 @@ def _utc(value):
     return value
 
 
+def _plain(value):
+    # PySpark takes only datetime itself for a TIMESTAMP, not a subclass such as the pendulum DateTime
+    # Airflow hands a task (a window's end).
+    if isinstance(value, datetime) and type(value) is not datetime:
+        offset = value.utcoffset()
+        return datetime(value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond,
+                        tzinfo=None if offset is None else timezone(offset))
+    return value
+
+
+def _frame_rows(rows: list[dict], columns) -> list[tuple]:
+    return [tuple(_plain(row.get(name)) for name, _ in columns) for row in rows]
+
+
 class SparkConnection(EngineConnection):
     def __init__(self, spark):
         super().__init__(None)
@@ -222,14 +236,14 @@ class SparkEngine(Engine):
             # A load's rows are new rows (one load id, one log row: no `started` row on Spark; the
             # watermark's history): one appended file, committed by Spark's file commit, one job.
             stored = "sync_state_history" if table == "sync_state" else table
-            frame = spark.createDataFrame([tuple(row.get(name) for name, _ in columns) for row in rows], schema)
+            frame = spark.createDataFrame(_frame_rows(rows, columns), schema)
             frame.coalesce(1).write.insertInto(f"baton_meta.{stored}")
             spark.catalog.refreshTable(f"baton_meta.{stored}")
             return
         # Meta tables are small: read the kept rows into Python, write them back with the new ones (two jobs).
         kept = [tuple(row) for row in spark.sql(f"select * from baton_meta.{table} where not coalesce({where}, false)")
                 .collect()]
-        merged = spark.createDataFrame(kept + [tuple(row.get(name) for name, _ in columns) for row in rows], schema)
+        merged = spark.createDataFrame(kept + _frame_rows(rows, columns), schema)
         self._swap_in("baton_meta", table, merged.coalesce(1), self._version_dir("meta", table), _version())
 
     def stream_loader(self, source: str, stream: str, shape=None, **kwargs) -> EngineStreamLoader:
