@@ -10,9 +10,9 @@ PostgreSQL's marts against the planted truth, equal marts pass the same comparis
 engine; `test_planted_truth_holds_on_the_engine` reruns its handoff and leak comparisons on the
 engine's marts copied into PostgreSQL to show it directly.
 
-Cost beyond the shared PostgreSQL world, measured on a loaded 2-core machine (docs/engines.md):
-DuckDB ~6.5 min (landing 92 s, build 255 s, comparisons 50 s); Spark much more (a JVM, a Derby
-metastore, a Spark job per statement). BATON_SAMENESS_ENGINES=duckdb limits the run to DuckDB.
+Cost beyond the shared PostgreSQL world (quiet 2-core machine, docs/engines.md): DuckDB about 40 s
+(landing 7 s, build 29 s); Spark about 4 min (landing 72-102 s: a JVM, a Derby metastore, a Spark job
+per table write; build 145-149 s). BATON_SAMENESS_ENGINES=duckdb (or spark) limits the run to one.
 """
 
 from __future__ import annotations
