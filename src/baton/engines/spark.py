@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
 import threading
 import uuid
@@ -127,13 +128,23 @@ def _frame_rows(rows: list[dict], columns) -> list[tuple]:
     return [tuple(_plain(row.get(name)) for name, _ in columns) for row in rows]
 
 
+# PostgreSQL's to_regclass('schema.name') with a literal name, which Baton's readers (the reports, the
+# run summary) use to ask "is it built?": Spark has no such function nor a catalog a SQL function can
+# read, so the connection answers it from the catalog before Spark sees the statement (DuckDB: a macro).
+_TO_REGCLASS = re.compile(r"to_regclass\(\s*'([A-Za-z0-9_.]+)'\s*\)", re.IGNORECASE)
+
+
 class SparkConnection(EngineConnection):
     def __init__(self, spark):
         super().__init__(None)
         self.spark = spark
 
+    def _regclass(self, match: re.Match) -> str:
+        name = match.group(1)
+        return f"'{name}'" if self.spark.catalog.tableExists(name) else "cast(null as string)"
+
     def execute(self, statement: str, params=None) -> Result:
-        frame = self.spark.sql(inline(statement, params, backslash=True))
+        frame = self.spark.sql(_TO_REGCLASS.sub(self._regclass, inline(statement, params, backslash=True)))
         rows = [tuple(_utc(value) for value in row) for row in frame.collect()] if frame.columns else []
         return Result(rows, list(frame.columns))
 
