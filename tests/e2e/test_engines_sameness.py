@@ -120,6 +120,19 @@ def test_every_mart_equals_postgres_row_for_row(e2e_built, engine_built):
     assert differing == {}, f"{kind} differs from PostgreSQL: {differing}"
 
 
+def test_the_terminal_leak_report_reads_the_same_on_the_engine(e2e_built, engine_built):
+    """`baton report` (what `baton demo` ends with) over the engine's marts prints what it prints over
+    PostgreSQL's, line for line: its SQL runs there, and reads the same numbers."""
+    from baton.notify.report import print_report
+
+    kind, url = engine_built
+    on_postgres, on_engine = [], []
+    assert print_report(e2e_built.url, top=20, echo=on_postgres.append)
+    assert print_report(url, top=20, echo=on_engine.append)
+    assert any(line.startswith("black_hole") for line in on_postgres)
+    assert on_engine == on_postgres
+
+
 PLANTED_TRUTH_RELATIONS = [("marts", "fct_handoffs"), ("marts", "fct_funnel_leaks"), ("marts", "dim_owners"),
                            ("marts", "rpt_funnel_leak_summary"), ("marts", "rpt_lead_quality_by_source"), IDENTITY_MAP]
 

@@ -73,9 +73,9 @@ def _print_report(warehouse_url: str) -> None:
 
     if not is_postgres(warehouse_url):
         try:
-            print_report(warehouse_url)  # PostgreSQL SQL: DuckDB reads it
+            print_report(warehouse_url)  # DuckDB reads its SQL as it is; Spark through its connection's to_regclass
         except Exception as error:
-            print(f"baton demo: the terminal leak report's SQL does not run on this engine yet"
+            print(f"baton demo: the terminal leak report did not run on this engine"
                   f" ({str(error).splitlines()[0][:160]}); the night's text report is in the reports folder")
         return
     print_report(warehouse_url)

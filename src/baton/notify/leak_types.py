@@ -19,7 +19,9 @@ class LeakType:
 
 def read_leak_types(conn, marts_schema: str = "marts") -> dict[str, LeakType]:
     """Every leak type by name, most urgent first; empty when the marts are not built yet."""
-    relation = f'"{marts_schema}".dim_leak_types'
+    if not marts_schema.isidentifier():
+        raise ValueError(f"not a schema name: {marts_schema!r}")
+    relation = f"{marts_schema}.dim_leak_types"  # unquoted: Spark reads "..." as a string
     if not conn.execute("select to_regclass(%s) is not null", (relation,)).fetchone()[0]:
         return {}
     rows = conn.execute(f"select leak_type, label, rank, description from {relation} order by rank, leak_type")

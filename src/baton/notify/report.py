@@ -86,11 +86,18 @@ def print_report(warehouse_url: str, *, top: int = 15, leak_type: str | None = N
                 select account_id, sum(amount) as amount from marts.fct_opportunities
                 where not coalesce(is_closed, false) and account_id is not null group by account_id
             ),
-            leak_accounts as (select distinct leak_type, account_id from marts.fct_funnel_leaks)
-            select leaks.leak_type, count(*), count(*) filter (where severity = 'high'),
-                   (select sum(open_pipeline.amount) from leak_accounts
-                      join open_pipeline using (account_id) where leak_accounts.leak_type = leaks.leak_type)
-            from marts.fct_funnel_leaks as leaks group by leaks.leak_type""")} \
+            leak_accounts as (select distinct leak_type, account_id from marts.fct_funnel_leaks),
+            at_risk as (
+                select leak_accounts.leak_type, sum(open_pipeline.amount) as amount
+                from leak_accounts inner join open_pipeline on open_pipeline.account_id = leak_accounts.account_id
+                group by leak_accounts.leak_type
+            ),
+            counted as (
+                select leak_type, count(*) as leaks, count(*) filter (where severity = 'high') as high
+                from marts.fct_funnel_leaks group by leak_type
+            )
+            select counted.leak_type, counted.leaks, counted.high, at_risk.amount
+            from counted left join at_risk on at_risk.leak_type = counted.leak_type""")} \
             if conn.execute("select to_regclass('marts.fct_opportunities') is not null").fetchone()[0] else {
                 row[0]: (*row[1:], None) for row in conn.execute(
                     "select leak_type, count(*), count(*) filter (where severity = 'high')"
