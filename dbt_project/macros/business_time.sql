@@ -67,40 +67,42 @@
     of an earlier CTE): a model adding to the same start twice looks its day up once, and on Spark,
     which resolves no reference from a subquery nested in a subquery, it must be a column. -#}
 {%- macro business_minutes_add(start_expr, minutes_expr, start_seconds_expr=none) -%}
-    {{- return(adapter.dispatch('business_minutes_add', 'baton')(start_expr, minutes_expr, start_seconds_expr)) -}}
-{%- endmacro -%}
-
-{%- macro default__business_minutes_add(start_expr, minutes_expr, start_seconds_expr=none) -%}
     {%- set target = '(' ~ (start_seconds_expr or business_seconds_at(start_expr)) ~ ') + (' ~ minutes_expr ~ ') * 60' -%}
     (case
         when ({{ start_expr }}) is null or ({{ minutes_expr }}) is null then null
         when ({{ minutes_expr }}) <= 0 then ({{ start_expr }})
-        else (
-            select {{ add_seconds('calendar.window_start', target ~ ' - calendar.seconds_before') }}
-            from {{ ref('int_business_calendar') }} as calendar
-            where calendar.seconds_through >= {{ target }}
-              and calendar.window_start is not null
-            order by calendar.seconds_through
-            limit 1
-        )
+        else {{ business_instant_reaching(target) }}
     end)
+{%- endmacro -%}
+
+{#- The instant at which the business clock reaches `seconds_expr` (business seconds from the
+    calendar's first day): the earliest working day whose seconds_through reach it, and the instant
+    inside its window. -#}
+{%- macro business_instant_reaching(seconds_expr) -%}
+    {{- return(adapter.dispatch('business_instant_reaching', 'baton')(seconds_expr)) -}}
+{%- endmacro -%}
+
+{%- macro default__business_instant_reaching(seconds_expr) -%}
+    (
+        select {{ add_seconds('calendar.window_start', seconds_expr ~ ' - calendar.seconds_before') }}
+        from {{ ref('int_business_calendar') }} as calendar
+        where calendar.seconds_through >= {{ seconds_expr }}
+          and calendar.window_start is not null
+        order by calendar.seconds_through
+        limit 1
+    )
 {%- endmacro -%}
 
 {#- Spark: no ORDER BY / LIMIT in a correlated subquery, and no aggregate over both the outer row and
     the calendar: the earliest working day reaching the target (min_by on seconds_through) gives its
     window start and its seconds before, each in a subquery of its own. -#}
-{%- macro spark__business_minutes_add(start_expr, minutes_expr, start_seconds_expr=none) -%}
-    {%- set target = '(' ~ (start_seconds_expr or business_seconds_at(start_expr)) ~ ') + (' ~ minutes_expr ~ ') * 60' -%}
+{%- macro spark__business_instant_reaching(seconds_expr) -%}
     {%- set reaching -%}
         from {{ ref('int_business_calendar') }} as calendar
-        where calendar.seconds_through >= {{ target }} and calendar.window_start is not null
+        where calendar.seconds_through >= {{ seconds_expr }} and calendar.window_start is not null
     {%- endset -%}
-    (case
-        when ({{ start_expr }}) is null or ({{ minutes_expr }}) is null then null
-        when ({{ minutes_expr }}) <= 0 then ({{ start_expr }})
-        else {{ add_seconds('(select min_by(calendar.window_start, calendar.seconds_through) ' ~ reaching ~ ')',
-                            target ~ ' - (select min_by(calendar.seconds_before, calendar.seconds_through) ' ~ reaching ~ ')') }}
-    end)
+    {{ add_seconds('(select min_by(calendar.window_start, calendar.seconds_through) ' ~ reaching ~ ')',
+                   seconds_expr ~ ' - (select min_by(calendar.seconds_before, calendar.seconds_through) ' ~ reaching ~ ')') }}
 {%- endmacro -%}
 
 {#- An instant as a person reads it in a leak's detail: "2026-06-03 14:02 UTC" (in business_timezone). -#}
