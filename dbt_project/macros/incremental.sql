@@ -142,7 +142,9 @@
 {#- PostgreSQL planner settings; the other engines plan batch joins by themselves. -#}
 {% macro default__batch_join_settings(always) -%}{%- endmacro %}
 
-{#- `always`: for a table model (no incremental state to ask). -#}
+{#- `always`: for a table model (no incremental state to ask), and for an incremental model whose row
+    estimates lead the planner into nested loops that grow with the square of the night's change
+    (int_handoff_owners_resolved: docs/scale.md). -#}
 {% macro postgres__batch_join_settings(always) -%}
     set local jit = off;
     {% if always or rebuilds_everything() -%} set local enable_nestloop = off; {%- endif %}
